@@ -1,0 +1,574 @@
+"""`SimulatedMarket`: the embedded default market, deterministic from a seed.
+
+Daily paths for the whole universe (history before the start plus the horizon after it) are
+generated up front in one vectorised pass (paths.py); minute bars are generated lazily per
+(symbol, session) and aggregate exactly to the daily bars (intraday.py); option chains are
+priced on demand from a volatility surface and cached for the current minute (options.py).
+
+No look-ahead: everything served is at or before `clock.now()`. A daily bar appears once its
+session has closed; during a session the price is the close of the last completed minute (at
+the opening bell, the session's open); outside regular hours it is the last close.
+
+The async `MarketData` methods are thin wrappers over the synchronous ``*_sync`` methods, and
+the engine's minute loop can use `minute_bars_at`, `minute_arrays_at` and `marks_at` to read
+every symbol at once without awaiting per symbol.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.data.calendar import MarketCalendar, default_calendar
+from engine.data.protocol import DataUnavailable
+from engine.data.simulator.earnings import EarningsSchedule, build_schedule
+from engine.data.simulator.intraday import MinuteArrays, aggregate_minutes, minute_path
+from engine.data.simulator.options import (
+    RISK_FREE_RATE,
+    ChainCache,
+    ChainInputs,
+    OptionStyle,
+    listed_expiries,
+    listing_day,
+    stress_factor,
+)
+from engine.data.simulator.paths import DailyPaths, generate_paths
+from engine.data.simulator.regimes import Regime
+from engine.data.simulator.seeding import derived_rng
+from engine.data.simulator.universe import SymbolSpec, resolve_universe
+from engine.domain import (
+    Bar,
+    BarInterval,
+    EarningsEvent,
+    Equity,
+    OptionChain,
+    OptionContract,
+    OptionQuote,
+    Quote,
+)
+
+if TYPE_CHECKING:
+    from engine.runtime.clock import Clock
+
+DEFAULT_SIM_START = date(2026, 1, 5)
+_MINUTE = timedelta(minutes=1)
+_MINUTE_CACHE = 4096  # (symbol, session) minute paths kept; ~16 KB each
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MinuteSnapshot:
+    """Every symbol's bar for one minute, as arrays aligned with `symbols`."""
+
+    symbols: tuple[str, ...]
+    start: datetime
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _SessionStack:
+    """All symbols' minute paths of one session, stacked (symbols x minutes)."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+class SimulatedMarket:
+    """A seeded simulated market implementing `MarketData` (see the module docstring)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        seed: int = 7,
+        start: date | None = None,
+        history_days: int = 300,
+        horizon_days: int = 400,
+        universe: Sequence[str] | None = None,
+        calendar: MarketCalendar | None = None,
+    ) -> None:
+        if history_days < 1:
+            raise ValueError(f"history_days={history_days} must be >= 1 (300 or more for SMA200)")
+        if horizon_days < 1:
+            raise ValueError(f"horizon_days={horizon_days} must be >= 1")
+        if seed < 0:
+            raise ValueError(f"seed={seed} must be a non-negative integer")
+        for sym in universe or ():
+            Equity(sym)  # validates the ticker with a clear message
+        self._clock = clock
+        self.seed = seed
+        self.calendar = calendar if calendar is not None else default_calendar()
+        cal = self.calendar
+        start_day = cal.session_on_or_after(start or DEFAULT_SIM_START)
+        history = cal.sessions_ending(cal.previous_session(start_day), history_days)
+        future = cal.sessions(start_day, start_day + timedelta(days=horizon_days * 2))
+        future = future[:horizon_days]
+        if len(history) < history_days or len(future) < horizon_days:
+            raise ValueError(
+                f"calendar {cal.first_session}..{cal.last_session} cannot hold "
+                f"{history_days} history and {horizon_days} horizon sessions around {start_day}"
+            )
+        self.start = start_day
+        self.sessions: tuple[date, ...] = tuple(history + future)
+        self._anchor = len(history)
+        self._opens = [cal.session_open(d) for d in self.sessions]
+        self._closes = [cal.session_close(d) for d in self.sessions]
+        self._minutes = [cal.session_minutes(d) for d in self.sessions]
+        self._index = {d: i for i, d in enumerate(self.sessions)}
+
+        self._specs = resolve_universe(universe)
+        self._spec_by = {s.symbol: s for s in self._specs}
+        self._col = {s.symbol: i for i, s in enumerate(self._specs)}
+        self._symbols = tuple(s.symbol for s in self._specs)
+        self._earnings: EarningsSchedule = build_schedule(self._specs, self.sessions, cal, seed)
+        self.paths: DailyPaths = generate_paths(
+            self._specs, self.sessions, self._anchor, seed, self._earnings
+        )
+        self._styles = {s.symbol: OptionStyle.for_spec(s) for s in self._specs if s.has_options}
+        self._events_by_symbol: dict[str, list[tuple[datetime, float]]] = {}
+        for ev, idx, sd in zip(
+            self._earnings.events,
+            self._earnings.reaction_index,
+            self._earnings.move_sd,
+            strict=True,
+        ):
+            if idx >= 0:
+                self._events_by_symbol.setdefault(ev.symbol, []).append((self._opens[idx], sd))
+
+        self._daily_cache: dict[str, list[Bar]] = {}
+        self._minute_cache: OrderedDict[tuple[str, int], MinuteArrays] = OrderedDict()
+        self._stacks: OrderedDict[int, _SessionStack] = OrderedDict()
+        self._chains = ChainCache(self.calendar)
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return "sim"
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def start_time(self) -> datetime:
+        """The open of the start session: where a simulated clock should begin."""
+        return self._opens[self._anchor]
+
+    @property
+    def end_time(self) -> datetime:
+        """The close of the last simulated session."""
+        return self._closes[-1]
+
+    @property
+    def rate(self) -> float:
+        return RISK_FREE_RATE
+
+    def symbols(self) -> Sequence[str]:
+        return self._symbols
+
+    def spec(self, symbol: str) -> SymbolSpec:
+        self._require(symbol)
+        return self._spec_by[symbol]
+
+    def instrument(self, symbol: str) -> Equity:
+        return Equity(symbol, is_index=self.spec(symbol).is_index)
+
+    def index_symbols(self) -> frozenset[str]:
+        return frozenset(s.symbol for s in self._specs if s.is_index)
+
+    def _require(self, symbol: str) -> int:
+        try:
+            return self._col[symbol]
+        except KeyError:
+            raise DataUnavailable(f"sim: unknown symbol {symbol!r}") from None
+
+    # -- time ------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+    def _last_closed(self, ts: datetime) -> int:
+        """Index of the last session closed at `ts` (-1 if none)."""
+        return bisect.bisect_right(self._closes, ts) - 1
+
+    def _position(self, ts: datetime) -> tuple[int, int | None]:
+        """(session index, minutes elapsed) when `ts` is inside a session, else
+        (last closed session index, None)."""
+        i = bisect.bisect_right(self._opens, ts) - 1
+        if i >= 0 and ts < self._closes[i]:
+            return i, int((ts - self._opens[i]) // _MINUTE)
+        return self._last_closed(ts), None
+
+    def _check_span(self, ts: datetime) -> None:
+        if ts < self._opens[0]:
+            raise DataUnavailable(f"sim: {ts} is before the simulated span ({self._opens[0]})")
+        if ts > self._closes[-1] + timedelta(days=4):
+            raise DataUnavailable(f"sim: {ts} is after the simulated span ({self._closes[-1]})")
+
+    def _no_future(self, ts: datetime) -> None:
+        now = self._now()
+        if ts > now:
+            raise ValueError(f"ts {ts} is after the clock's now {now}: that would look ahead")
+
+    def regime_at(self, ts: datetime | None = None) -> Regime:
+        """The volatility regime of the session in progress at `ts` (else the last session)."""
+        ts = self._now() if ts is None else ts
+        self._no_future(ts)
+        self._check_span(ts)
+        i, _ = self._position(ts)
+        return Regime(int(self.paths.regime[max(i, 0)]))
+
+    def vix_at(self, ts: datetime | None = None) -> float:
+        """The VIX-like index level at `ts` (100 x the market's 30-day implied vol)."""
+        ts = self._now() if ts is None else ts
+        return self._price_at("VIX", ts)
+
+    # -- daily bars ------------------------------------------------------------------------
+
+    def _daily_list(self, symbol: str) -> list[Bar]:
+        bars = self._daily_cache.get(symbol)
+        if bars is None:
+            j = self._require(symbol)
+            p = self.paths
+            cols = (p.open[:, j], p.high[:, j], p.low[:, j], p.close[:, j], p.volume[:, j])
+            bars = [
+                Bar(symbol, start, o, h, lo, c, v)
+                for start, o, h, lo, c, v in zip(
+                    self._opens, *(a.tolist() for a in cols), strict=True
+                )
+            ]
+            self._daily_cache[symbol] = bars
+        return bars
+
+    def daily_bars_sync(self, symbol: str, end: date, count: int) -> list[Bar]:
+        """Up to `count` completed daily bars with session <= `end`, oldest first."""
+        self._require(symbol)
+        if count <= 0:
+            return []
+        last = self._last_closed(self._now())
+        hi = min(last, bisect.bisect_right(self.sessions, end) - 1)
+        if hi < 0:
+            return []
+        return self._daily_list(symbol)[max(0, hi - count + 1) : hi + 1]
+
+    def daily_closes(self, symbol: str, end: date, count: int) -> np.ndarray:
+        """Closes of the bars `daily_bars_sync` would return, as a float64 array (no objects)."""
+        j = self._require(symbol)
+        last = self._last_closed(self._now())
+        hi = min(last, bisect.bisect_right(self.sessions, end) - 1)
+        if hi < 0 or count <= 0:
+            return np.empty(0)
+        out: np.ndarray = self.paths.close[max(0, hi - count + 1) : hi + 1, j].copy()
+        return out
+
+    async def daily_bars(self, symbol: str, end: date, count: int) -> Sequence[Bar]:
+        return self.daily_bars_sync(symbol, end, count)
+
+    # -- minute paths ------------------------------------------------------------------------
+
+    def minute_arrays(self, symbol: str, session: date) -> MinuteArrays:
+        """Minute OHLCV of one whole session (internal: no clock check; serve via bars)."""
+        j = self._require(symbol)
+        try:
+            t = self._index[session]
+        except KeyError:
+            raise DataUnavailable(f"sim: {session} is not a simulated session") from None
+        return self._minute_arrays(j, t)
+
+    def _minute_arrays(self, j: int, t: int) -> MinuteArrays:
+        spec = self._specs[j]
+        key = (spec.symbol, t)
+        cached = self._minute_cache.get(key)
+        if cached is not None:
+            self._minute_cache.move_to_end(key)
+            return cached
+        if spec.scaled is not None:
+            u = self._minute_arrays(self._col[spec.scaled[0]], t)
+            ratio = spec.scaled[1]
+            o, h, lo, c = (
+                np.maximum(np.round(a * ratio, 2), 0.01) for a in (u.open, u.high, u.low, u.close)
+            )
+            arrs = MinuteArrays(o, h, lo, c, u.volume)
+        else:
+            p = self.paths
+            rng = derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
+            arrs = minute_path(
+                float(p.open[t, j]),
+                float(p.high[t, j]),
+                float(p.low[t, j]),
+                float(p.close[t, j]),
+                float(p.volume[t, j]),
+                self._minutes[t],
+                rng,
+            )
+        self._minute_cache[key] = arrs
+        if len(self._minute_cache) > _MINUTE_CACHE:
+            self._minute_cache.popitem(last=False)
+        return arrs
+
+    def _stack(self, t: int) -> _SessionStack:
+        stack = self._stacks.get(t)
+        if stack is None:
+            per = [self._minute_arrays(j, t) for j in range(len(self._specs))]
+            stack = _SessionStack(
+                open=np.vstack([m.open for m in per]),
+                high=np.vstack([m.high for m in per]),
+                low=np.vstack([m.low for m in per]),
+                close=np.vstack([m.close for m in per]),
+                volume=np.vstack([m.volume for m in per]),
+            )
+            self._stacks[t] = stack
+            if len(self._stacks) > 2:
+                self._stacks.popitem(last=False)
+        return stack
+
+    def minute_arrays_at(self, ts: datetime) -> MinuteSnapshot | None:
+        """Every symbol's bar for the minute [ts - 1m, ts) as arrays, or None when that minute
+        is not inside a session. The cheapest way to drive a minute loop."""
+        self._no_future(ts)
+        start = ts - _MINUTE
+        i = bisect.bisect_right(self._opens, start) - 1
+        if i < 0 or not start < self._closes[i]:
+            return None
+        k = int((start - self._opens[i]) // _MINUTE)
+        if self._opens[i] + k * _MINUTE != start:
+            return None  # not on a minute boundary
+        st = self._stack(i)
+        return MinuteSnapshot(
+            self._symbols,
+            start,
+            st.open[:, k],
+            st.high[:, k],
+            st.low[:, k],
+            st.close[:, k],
+            st.volume[:, k],
+        )
+
+    def minute_bars_at(self, ts: datetime) -> dict[str, Bar]:
+        """Every symbol's 1-minute bar for the minute ending at `ts` ({} outside sessions)."""
+        snap = self.minute_arrays_at(ts)
+        if snap is None:
+            return {}
+        start = snap.start
+        cols = (snap.open, snap.high, snap.low, snap.close, snap.volume)
+        return {
+            sym: Bar(sym, start, o, h, lo, c, v, BarInterval.MINUTE)
+            for sym, o, h, lo, c, v in zip(self._symbols, *(a.tolist() for a in cols), strict=True)
+        }
+
+    def marks_at(self, ts: datetime | None = None) -> dict[str, float]:
+        """Last price of every symbol at `ts` (default now): the last completed minute's close
+        in a session (the open at the bell), else the last close."""
+        ts = self._now() if ts is None else ts
+        self._no_future(ts)
+        self._check_span(ts)
+        i, k = self._position(ts)
+        if k is None:
+            if i < 0:
+                raise DataUnavailable(f"sim: no prices yet at {ts}")
+            values = self.paths.close[i]
+        elif k == 0:
+            values = self.paths.open[i]
+        else:
+            values = self._stack(i).close[:, k - 1]
+        return dict(zip(self._symbols, values.tolist(), strict=True))
+
+    def _price_at(self, symbol: str, ts: datetime) -> float:
+        """Last price of one symbol at `ts` (see marks_at)."""
+        return self._price_and_stamp(symbol, ts)[0]
+
+    def _price_and_stamp(self, symbol: str, ts: datetime) -> tuple[float, datetime, int, bool]:
+        """(price, stamp, session index, in_session) at `ts`."""
+        j = self._require(symbol)
+        self._no_future(ts)
+        self._check_span(ts)
+        i, k = self._position(ts)
+        if k is None:
+            if i < 0:
+                raise DataUnavailable(f"sim: no prices for {symbol} yet at {ts}")
+            return float(self.paths.close[i, j]), self._closes[i], i, False
+        stamp = self._opens[i] + k * _MINUTE
+        if k == 0:
+            return float(self.paths.open[i, j]), stamp, i, True
+        return float(self._minute_arrays(j, i).close[k - 1]), stamp, i, True
+
+    # -- intraday bars -----------------------------------------------------------------------
+
+    def intraday_bars_sync(
+        self, symbol: str, interval: BarInterval, start: datetime, end: datetime
+    ) -> list[Bar]:
+        """Completed bars with start in [start, end), oldest first."""
+        j = self._require(symbol)
+        if interval is BarInterval.DAY:
+            raise ValueError("intraday_bars: interval '1d' is not intraday; use daily_bars")
+        now = self._now()
+        end = min(end, now)
+        lo = max(0, bisect.bisect_right(self._closes, start))
+        hi = bisect.bisect_left(self._opens, end)
+        out: list[Bar] = []
+        for t in range(lo, hi):
+            open_ = self._opens[t]
+            agg = aggregate_minutes(self._minute_arrays(j, t), interval)
+            rows = zip(
+                agg.start.tolist(),
+                agg.end.tolist(),
+                *(a.tolist() for a in (agg.open, agg.high, agg.low, agg.close, agg.volume)),
+                strict=True,
+            )
+            for s_min, e_min, o, h, low, c, v in rows:
+                bar_start = open_ + s_min * _MINUTE
+                if bar_start < start or bar_start >= end:
+                    continue
+                if open_ + e_min * _MINUTE > now:
+                    break
+                out.append(Bar(symbol, bar_start, o, h, low, c, v, interval))
+        return out
+
+    async def intraday_bars(
+        self, symbol: str, interval: BarInterval, start: datetime, end: datetime
+    ) -> Sequence[Bar]:
+        return self.intraday_bars_sync(symbol, interval, start, end)
+
+    # -- quotes ------------------------------------------------------------------------------
+
+    def latest_quote_sync(self, symbol: str) -> Quote:
+        now = self._now()
+        price, stamp, i, _ = self._price_and_stamp(symbol, now)
+        spec = self._spec_by[symbol]
+        if spec.is_index:
+            return Quote(symbol, stamp, price, price, price)
+        stress = stress_factor(float(self.paths.market_iv[max(i - 1, 0)]))
+        half = max(0.005, price * (0.00001 + 0.0008 * (1.0 - spec.liquidity) ** 2) * stress**0.5)
+        bid = max(0.01, math.floor((price - half) * 100.0 + 1e-9) / 100.0)
+        ask = max(bid + 0.01, math.ceil((price + half) * 100.0 - 1e-9) / 100.0)
+        size = float(max(1, round(spec.liquidity * 20)) * 100)
+        return Quote(symbol, stamp, bid, round(ask, 2), price, size, size)
+
+    async def latest_quote(self, symbol: str) -> Quote:
+        return self.latest_quote_sync(symbol)
+
+    def quotes_at_now(self, symbols: Sequence[str] | None = None) -> dict[str, Quote]:
+        return {s: self.latest_quote_sync(s) for s in (symbols or self._symbols)}
+
+    # -- options -----------------------------------------------------------------------------
+
+    def listed_expiries(self, underlying: str) -> tuple[date, ...]:
+        """Expiries listed now for `underlying` (today's included until its close)."""
+        style = self._style(underlying)
+        today = listing_day(self.calendar, self._now())
+        return listed_expiries(style.daily_expiries, today, self.calendar)
+
+    def _style(self, underlying: str) -> OptionStyle:
+        self._require(underlying)
+        style = self._styles.get(underlying)
+        if style is None:
+            raise DataUnavailable(f"sim: no options are listed on {underlying}")
+        return style
+
+    def _chain_inputs(self, underlying: str) -> tuple[ChainInputs, date]:
+        style = self._style(underlying)
+        now = self._now()
+        spot, stamp, i, in_session = self._price_and_stamp(underlying, now)
+        j = self._col[underlying]
+        p = self.paths
+        # Volatility known before this session opened (or at the last close, after hours).
+        t_prev = i - 1 if in_session else i
+        t_prev = max(t_prev, 0)
+        ref = float(p.close[t_prev, j])
+        adj = math.exp(-style.iv_spot_beta * math.log(spot / ref)) if in_session else 1.0
+        atm = float(p.base_iv[t_prev, j]) * min(1.6, max(0.7, adj))
+        today = listing_day(self.calendar, now)
+        events = tuple(
+            (when, sd) for when, sd in self._events_by_symbol.get(underlying, ()) if when > stamp
+        )
+        inputs = ChainInputs(
+            style=style,
+            now=stamp,
+            today=today,
+            spot=spot,
+            atm_iv=atm,
+            long_iv=float(p.long_run_iv[j]),
+            stress=stress_factor(float(p.market_iv[t_prev])),
+            events=events,
+            seed=self.seed,
+        )
+        return inputs, today
+
+    def option_chain_sync(self, underlying: str, min_expiry: date, max_expiry: date) -> OptionChain:
+        inputs, today = self._chain_inputs(underlying)
+        expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
+        quotes: list[OptionQuote] = []
+        for e in expiries:
+            if min_expiry <= e <= max_expiry:
+                quotes.extend(self._chains.block(inputs, e).quotes)
+        return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
+
+    async def option_chain(
+        self, underlying: str, min_expiry: date, max_expiry: date
+    ) -> OptionChain:
+        return self.option_chain_sync(underlying, min_expiry, max_expiry)
+
+    def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
+        inputs, today = self._chain_inputs(contract.underlying)
+        expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
+        if contract.expiry not in expiries:
+            raise DataUnavailable(
+                f"sim: {contract.symbol}: expiry {contract.expiry} is not listed at "
+                f"{inputs.now} (expired or not a listed expiry)"
+            )
+        return self._chains.quote(inputs, contract.expiry, float(contract.strike), contract.right)
+
+    async def option_quote(self, contract: OptionContract) -> OptionQuote:
+        return self.option_quote_sync(contract)
+
+    def option_quotes_sync(
+        self, contracts: Sequence[OptionContract]
+    ) -> dict[OptionContract, OptionQuote]:
+        """Quotes of many contracts at once (marking a book): each (underlying, expiry) group is
+        priced in one vectorised pass. Contracts that cannot be quoted (expired, unknown
+        underlying) are left out of the result."""
+        groups: dict[str, dict[date, list[OptionContract]]] = {}
+        for c in contracts:
+            groups.setdefault(c.underlying, {}).setdefault(c.expiry, []).append(c)
+        out: dict[OptionContract, OptionQuote] = {}
+        for underlying, by_expiry in groups.items():
+            try:
+                inputs, today = self._chain_inputs(underlying)
+            except DataUnavailable:
+                continue
+            listed = set(listed_expiries(inputs.style.daily_expiries, today, self.calendar))
+            for expiry, group in by_expiry.items():
+                if expiry not in listed:
+                    continue
+                wanted = [(float(c.strike), c.right) for c in group]
+                for c, q in zip(group, self._chains.quotes(inputs, expiry, wanted), strict=True):
+                    out[c] = q
+        return out
+
+    # -- earnings ----------------------------------------------------------------------------
+
+    def earnings_events(self, start: date, end: date) -> list[EarningsEvent]:
+        return self._earnings.between(start, end)
+
+    async def earnings_calendar(self, start: date, end: date) -> Sequence[EarningsEvent]:
+        return self.earnings_events(start, end)
+
+
+def sim_start_time(calendar: MarketCalendar | None = None, start: date | None = None) -> datetime:
+    """The open of the default (or given) start session, in UTC."""
+    cal = calendar if calendar is not None else default_calendar()
+    return cal.session_open(cal.session_on_or_after(start or DEFAULT_SIM_START)).astimezone(UTC)

@@ -1,0 +1,127 @@
+"""Engine events: past-tense facts published on the bus after they are stored.
+
+Every event is a frozen dataclass with a UTC timestamp and a stable `kind` string used by the
+store, the remote protocol and the TUI. `coalesce_key` marks snapshot-like events where only
+the newest matters, so a slow subscriber gets the latest instead of a backlog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from engine.domain.market import Bar
+from engine.domain.orders import Fill, Order
+from engine.domain.portfolio import Portfolio, Position
+from engine.domain.proposals import ProposalState, RiskDecision, TradeProposal
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    ts: datetime
+    kind: ClassVar[str] = "event"
+
+    @property
+    def coalesce_key(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStarted(EngineEvent):
+    mode: str  # sim | paper | live
+    broker: str
+    data: str
+    kind: ClassVar[str] = "engine_started"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStopped(EngineEvent):
+    reason: str
+    kind: ClassVar[str] = "engine_stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class BarsReceived(EngineEvent):
+    bars: tuple[Bar, ...]
+    kind: ClassVar[str] = "bars"
+
+    @property
+    def coalesce_key(self) -> str | None:
+        return "bars"
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalCreated(EngineEvent):
+    proposal: TradeProposal
+    kind: ClassVar[str] = "proposal_created"
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalDecided(EngineEvent):
+    proposal: TradeProposal
+    decision: RiskDecision
+    kind: ClassVar[str] = "proposal_decided"
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalStateChanged(EngineEvent):
+    proposal_id: str
+    state: ProposalState
+    note: str = ""
+    actor: str = "engine"
+    kind: ClassVar[str] = "proposal_state"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdated(EngineEvent):
+    order: Order
+    kind: ClassVar[str] = "order_updated"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled(EngineEvent):
+    fill: Fill
+    position: Position
+    kind: ClassVar[str] = "order_filled"
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSnapshot(EngineEvent):
+    portfolio: Portfolio
+    kind: ClassVar[str] = "portfolio"
+
+    @property
+    def coalesce_key(self) -> str | None:
+        return "portfolio"
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyStatusChanged(EngineEvent):
+    strategy: str
+    state: str  # running | paused | stopped | errored
+    detail: str = ""
+    kind: ClassVar[str] = "strategy_status"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationDifference(EngineEvent):
+    symbol: str
+    stored_quantity: int
+    broker_quantity: int
+    detail: str
+    kind: ClassVar[str] = "reconciliation_difference"
+
+
+@dataclass(frozen=True, slots=True)
+class DataRejected(EngineEvent):
+    source: str
+    detail: str
+    kind: ClassVar[str] = "data_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine(EngineEvent):
+    level: str
+    message: str
+    kind: ClassVar[str] = "log"

@@ -1,0 +1,150 @@
+"""Positions and the portfolio snapshot strategies and risk read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+
+from engine.domain.instruments import Instrument, OptionContract, OptionRight
+from engine.domain.orders import Fill
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Net holding of one instrument. `avg_price` is per unit of underlying, `mark` likewise."""
+
+    instrument: Instrument
+    quantity: int
+    avg_price: Decimal
+    realized_pnl: Decimal = ZERO
+    mark: float | None = None
+    opened_at: datetime | None = None
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    @property
+    def multiplier(self) -> int:
+        return self.instrument.multiplier
+
+    @property
+    def is_short(self) -> bool:
+        return self.quantity < 0
+
+    @property
+    def cost_basis(self) -> Decimal:
+        return self.avg_price * self.quantity * self.multiplier
+
+    @property
+    def market_value(self) -> float:
+        price = self.mark if self.mark is not None else float(self.avg_price)
+        return price * self.quantity * self.multiplier
+
+    @property
+    def unrealized_pnl(self) -> float:
+        return self.market_value - float(self.cost_basis)
+
+    def with_mark(self, mark: float) -> Position:
+        return Position(
+            self.instrument, self.quantity, self.avg_price, self.realized_pnl, mark, self.opened_at
+        )
+
+    def apply(self, fill: Fill) -> Position:
+        """Average-cost accounting: adding keeps a weighted average, reducing realises P&L."""
+        qty = fill.signed_quantity
+        new_qty = self.quantity + qty
+        realized = self.realized_pnl
+        avg = self.avg_price
+        if self.quantity == 0 or (self.quantity > 0) == (qty > 0):
+            total = self.avg_price * abs(self.quantity) + fill.price * abs(qty)
+            avg = total / abs(new_qty) if new_qty else ZERO
+        else:
+            closed = min(abs(qty), abs(self.quantity))
+            direction = 1 if self.quantity > 0 else -1
+            realized += (fill.price - self.avg_price) * closed * direction * self.multiplier
+            if new_qty == 0:
+                avg = ZERO
+            elif (new_qty > 0) != (self.quantity > 0):
+                avg = fill.price  # flipped through zero: the remainder opened at this price
+        realized -= fill.commission
+        opened = self.opened_at if self.quantity != 0 and new_qty != 0 else fill.ts
+        return Position(self.instrument, new_qty, avg, realized, self.mark, opened)
+
+
+def empty_position(instrument: Instrument) -> Position:
+    return Position(instrument, 0, ZERO)
+
+
+def collateral_for_short_put(contract: OptionContract, quantity: int) -> Decimal:
+    """Cash a cash-secured short put reserves: strike x multiplier per contract."""
+    return contract.strike * contract.multiplier * abs(quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """A consistent snapshot of the account.
+
+    Cash account semantics: buying power is cash not reserved as collateral for short puts
+    or spread max losses. Equity marks every position at its `mark` (falling back to cost).
+    """
+
+    ts: datetime
+    cash: Decimal
+    positions: Mapping[str, Position] = field(default_factory=lambda: MappingProxyType({}))
+    reserved_collateral: Decimal = ZERO
+    start_of_day_equity: Decimal | None = None
+    peak_equity: Decimal | None = None
+
+    @property
+    def buying_power(self) -> Decimal:
+        return self.cash - self.reserved_collateral
+
+    @property
+    def positions_value(self) -> float:
+        return sum((p.market_value for p in self.positions.values()), 0.0)
+
+    @property
+    def equity(self) -> float:
+        return float(self.cash) + self.positions_value
+
+    @property
+    def gross_exposure(self) -> float:
+        return sum((abs(p.market_value) for p in self.positions.values()), 0.0)
+
+    @property
+    def day_pnl(self) -> float | None:
+        if self.start_of_day_equity is None:
+            return None
+        return self.equity - float(self.start_of_day_equity)
+
+    def position(self, symbol: str) -> Position | None:
+        pos = self.positions.get(symbol)
+        return pos if pos is not None and pos.quantity != 0 else None
+
+    def quantity(self, symbol: str) -> int:
+        pos = self.positions.get(symbol)
+        return pos.quantity if pos is not None else 0
+
+    def option_positions(self, underlying: str | None = None) -> list[Position]:
+        return [
+            p
+            for p in self.positions.values()
+            if p.quantity != 0
+            and isinstance(p.instrument, OptionContract)
+            and (underlying is None or p.instrument.underlying == underlying)
+        ]
+
+    def short_puts(self) -> list[Position]:
+        return [
+            p
+            for p in self.option_positions()
+            if p.quantity < 0
+            and isinstance(p.instrument, OptionContract)
+            and p.instrument.right is OptionRight.PUT
+        ]

@@ -1,0 +1,545 @@
+"""American options: two vectorised pricers, a CRR tree for checking, and FD greeks.
+
+Units as in :mod:`engine.pricing.bsm`: ``T`` in years, ``r`` / ``q`` continuously compounded
+per year, ``sigma`` annualised; prices in currency per unit of underlying.
+
+:func:`american_price` methods:
+
+* ``"bjerksund_stensland"`` (default): Bjerksund & Stensland (2002), closed form with bivariate
+  normals, ~5-10 us/option.  It values a sub-optimal exercise policy, so it is a LOWER BOUND:
+  against a 2000-step tree it is typically 0.3-1.5 % low near the money when early exercise
+  matters (e.g. the 1-year ATM put, r = 5 %, vol 20 %: 6.016 vs 6.090) and up to ~4 % low for
+  long-dated, high-vol, deep in-the-money options.  It does NOT meet a 0.5 % tolerance.
+* ``"integral"``: the early-exercise-premium integral equation (Kim 1990) solved with the
+  Andersen-Lake-Offengenden (2016) scheme: the exercise boundary on Chebyshev nodes in
+  sqrt(tau), fixed-point iteration "FP-A", Gauss-Legendre quadrature; ~50 us/option, within
+  ~3e-4 (relative) of the converged solution and within 0.5 % (or 1 cent) of a 2000-step tree
+  across the whole test grid.  Use it where accuracy matters (risk, long-dated LEAPS).
+
+Both price puts directly/through put-call symmetry C(S, K, r, q) = P(K, S, q, r); calls
+without a dividend (q <= 0) and puts without a positive rate (r <= 0) are never exercised
+early and get the Black-Scholes-Merton value.  Results are never below the European value nor
+below intrinsic.
+
+* :func:`binomial_american` - Cox-Ross-Rubinstein tree vectorised across options, for checks.
+* :func:`american_greeks` - central finite differences of :func:`american_price`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import log_ndtr, ndtr
+
+from engine.pricing._arrays import FloatArray, broadcast_flags, broadcast_inputs
+from engine.pricing.bsm import Greeks, SecondOrderGreeks, bs_price
+
+__all__ = ["american_greeks", "american_price", "binomial_american"]
+
+_METHODS = ("bjerksund_stensland", "integral")
+
+# Plackett's identity M(a, b; rho) = N(a) N(b) + int_0^rho phi2(a, b; r) dr with r = sin(theta),
+# integrated by 20-point Gauss-Legendre (Genz 2004).  BS2002 only ever needs rho = +-sqrt(t1/T)
+# with t1 = (sqrt(5) - 1) T / 2, so the nodes sin(theta_i) are constants.
+_RHO = math.sqrt(0.5 * (math.sqrt(5.0) - 1.0))
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
+
+
+def _gl_nodes(rho: float) -> tuple[FloatArray, FloatArray]:
+    asr = math.asin(rho)
+    sn = np.sin(0.5 * asr * (_GL_X + 1.0))
+    return sn, _GL_W * asr / (4.0 * math.pi)
+
+
+_NODES = {1: _gl_nodes(_RHO), -1: _gl_nodes(-_RHO)}
+
+
+def _scaled_bvn(log_scale: FloatArray, a: FloatArray, b: FloatArray, sign: int) -> FloatArray:
+    """exp(log_scale) * M(a, b; sign * rho), evaluated in log space so that a huge scale times a
+    tiny probability neither overflows nor underflows."""
+    sn, w = _NODES[sign]
+    out = np.exp(log_scale + log_ndtr(a) + log_ndtr(b))
+    ab = a * b
+    hs = 0.5 * (a * a + b * b)
+    for s_i, w_i in zip(sn.tolist(), w.tolist(), strict=True):
+        out += w_i * np.exp(log_scale + (s_i * ab - hs) / (1.0 - s_i * s_i))
+    result: FloatArray = out
+    return result
+
+
+def _phi_term(
+    log_coef: FloatArray,
+    S: FloatArray,
+    T: FloatArray,
+    gamma: FloatArray | float,
+    H: FloatArray,
+    barrier: FloatArray,
+    r: FloatArray,
+    b: FloatArray,
+    sig: FloatArray,
+) -> FloatArray:
+    """exp(log_coef) * phi(S, T, gamma, H, I) / S^gamma (the S^gamma is in log_coef);
+    ``barrier`` is Bjerksund-Stensland's I."""
+    s2 = sig * sig
+    v = sig * np.sqrt(T)
+    lam = (-r + gamma * b + 0.5 * gamma * (gamma - 1.0) * s2) * T
+    d = (np.log(S / H) + (b + (gamma - 0.5) * s2) * T) / v
+    kappa = 2.0 * b / s2 + 2.0 * gamma - 1.0
+    li = np.log(barrier / S)
+    base = log_coef + lam
+    out: FloatArray = np.exp(base + log_ndtr(-d)) - np.exp(
+        base + kappa * li + log_ndtr(-d - 2.0 * li / v)
+    )
+    return out
+
+
+def _psi_term(
+    log_coef: FloatArray,
+    S: FloatArray,
+    T: FloatArray,
+    gamma: FloatArray | float,
+    H: FloatArray,
+    I2: FloatArray,
+    I1: FloatArray,
+    t1: FloatArray,
+    r: FloatArray,
+    b: FloatArray,
+    sig: FloatArray,
+) -> FloatArray:
+    """exp(log_coef) * psi(S, T, gamma, H, I2, I1, t1) / S^gamma."""
+    s2 = sig * sig
+    v1 = sig * np.sqrt(t1)
+    v = sig * np.sqrt(T)
+    lam = (-r + gamma * b + 0.5 * gamma * (gamma - 1.0) * s2) * T
+    kappa = 2.0 * b / s2 + 2.0 * gamma - 1.0
+    m = b + (gamma - 0.5) * s2
+    ls_i1 = np.log(S / I1)
+    l_i2i2_si1 = np.log(I2 * I2 / (S * I1))
+    e1 = (ls_i1 + m * t1) / v1
+    e2 = (l_i2i2_si1 + m * t1) / v1
+    e3 = (ls_i1 - m * t1) / v1
+    e4 = (l_i2i2_si1 - m * t1) / v1
+    f1 = (np.log(S / H) + m * T) / v
+    f2 = (np.log(I2 * I2 / (S * H)) + m * T) / v
+    f3 = (np.log(I1 * I1 / (S * H)) + m * T) / v
+    f4 = (np.log(S * I1 * I1 / (H * I2 * I2)) + m * T) / v
+    base = log_coef + lam
+    return (
+        _scaled_bvn(base, -e1, -f1, 1)
+        - _scaled_bvn(base + kappa * np.log(I2 / S), -e2, -f2, 1)
+        - _scaled_bvn(base + kappa * np.log(I1 / S), -e3, -f3, -1)
+        + _scaled_bvn(base + kappa * np.log(I1 / I2), -e4, -f4, -1)
+    )
+
+
+def _bs2002_call(
+    S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, b: FloatArray, sig: FloatArray
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """BS2002 American call for r > b (positive dividend), T > 0, sigma > 0.
+
+    Returns (value, valid); ``valid`` is False where the perpetual exponent does not exist
+    (r < 0 can make the discriminant negative) - the caller falls back to the tree there.
+    """
+    s2 = sig * sig
+    t1 = 0.5 * (math.sqrt(5.0) - 1.0) * T
+    disc = (b / s2 - 0.5) ** 2 + 2.0 * r / s2
+    valid = disc >= 0.0
+    beta = (0.5 - b / s2) + np.sqrt(disc)
+    b_inf = beta / (beta - 1.0) * K
+    b0 = np.maximum(K, r / (r - b) * K)
+    spread = (b_inf - b0) * b0
+    h1 = -(b * t1 + 2.0 * sig * np.sqrt(t1)) * K * K / spread
+    h2 = -(b * T + 2.0 * sig * np.sqrt(T)) * K * K / spread
+    i1 = b0 - (b_inf - b0) * np.expm1(h1)
+    i2 = b0 - (b_inf - b0) * np.expm1(h2)
+    valid &= (beta > 1.0) & np.isfinite(i1) & np.isfinite(i2) & (i1 > K) & (i2 > K)
+    # In log space: alpha * S^beta = (I - K) (S / I)^beta can overflow or underflow separately.
+    lc2 = np.log(i2 - K) + beta * np.log(S / i2)
+    lc1 = np.log(i1 - K) + beta * np.log(S / i1)
+    ls = np.log(S)
+    lk = np.log(K)
+    value = (
+        np.exp(lc2)
+        - _phi_term(lc2, S, t1, beta, i2, i2, r, b, sig)
+        + _phi_term(ls, S, t1, 1.0, i2, i2, r, b, sig)
+        - _phi_term(ls, S, t1, 1.0, i1, i2, r, b, sig)
+        - _phi_term(lk, S, t1, 0.0, i2, i2, r, b, sig)
+        + _phi_term(lk, S, t1, 0.0, i1, i2, r, b, sig)
+        + _phi_term(lc1, S, t1, beta, i1, i2, r, b, sig)
+        - _psi_term(lc1, S, T, beta, i1, i2, i1, t1, r, b, sig)
+        + _psi_term(ls, S, T, 1.0, i1, i2, i1, t1, r, b, sig)
+        - _psi_term(ls, S, T, 1.0, K, i2, i1, t1, r, b, sig)
+        - _psi_term(lk, S, T, 0.0, i1, i2, i1, t1, r, b, sig)
+        + _psi_term(lk, S, T, 0.0, K, i2, i1, t1, r, b, sig)
+    )
+    value = np.where(i2 <= S, S - K, value)
+    return value, valid
+
+
+# --------------------------------------------------------------------------------------------
+# integral equation (Kim 1990) solved as in Andersen, Lake & Offengenden (2016)
+
+_IE_NODES = 6  # Chebyshev intervals for the boundary (7 nodes in sqrt(tau))
+_IE_QUAD = 12  # Gauss-Legendre points per boundary integral
+_IE_PRICE_QUAD = 32  # Gauss-Legendre points for the premium integral
+_IE_ITER = 5  # FP-A sweeps: the price is stationary in the boundary, so it converges fast
+_IE_BLOCK = 256  # options per block: (block, nodes, quad) temporaries stay in cache
+
+
+def _barycentric(zq: FloatArray, n: int) -> FloatArray:
+    """Weights mapping values at the n+1 Chebyshev-Lobatto nodes cos(j pi / n) to points zq."""
+    zj = np.cos(np.pi * np.arange(n + 1) / n)
+    wj = (-1.0) ** np.arange(n + 1)
+    wj[0] *= 0.5
+    wj[-1] *= 0.5
+    diff = zq[..., None] - zj
+    exact = np.abs(diff) < 1e-14
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = wj / diff
+        c /= c.sum(axis=-1, keepdims=True)
+    hit = exact.any(axis=-1)
+    c[hit] = exact[hit].astype(np.float64)
+    return c
+
+
+def _ie_tables() -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Option-independent quadrature/interpolation tables (all in normalised coordinates)."""
+    n = _IE_NODES
+    zj = np.cos(np.pi * np.arange(n + 1) / n)
+    y, w = np.polynomial.legendre.leggauss(_IE_QUAD)
+    frac = 0.5 * (1.0 + y)  # s / sqrt(tau_i) for the substitution u = tau_i - s^2
+    root_i = 0.5 * (1.0 + zj[:n])  # sqrt(tau_i / T)
+    # z of the query points u = tau_i - s_k^2, as z = 2 sqrt(u / T) - 1
+    zq = 2.0 * root_i[:, None] * np.sqrt(1.0 - frac**2)[None, :] - 1.0
+    y2, w2 = np.polynomial.legendre.leggauss(_IE_PRICE_QUAD)
+    return _barycentric(zq, n), frac, w, _barycentric(y2, n), np.vstack([y2, w2])
+
+
+_IE_W_BOUND, _IE_FRAC, _IE_W, _IE_W_PRICE, _IE_PRICE_NODES = _ie_tables()
+
+
+def _put_integral(
+    S: FloatArray, K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray, sig: FloatArray
+) -> FloatArray:
+    """American put, r > 0, T > 0, sigma > 0 (q of any sign), by the integral equation.
+
+    V = European + int_0^T [r K e^{-r(T-u)} N(-d2(T-u, S/B(u))) - q S e^{-q(T-u)}
+    N(-d1(T-u, S/B(u)))] du, with the boundary B from the fixed point (FP-A)
+    B(tau) = K e^{-(r-q) tau} N(tau) / D(tau),
+    N = N(d2(tau, B/K)) + r int_0^tau e^{ru} N(d2(tau-u, B(tau)/B(u))) du,
+    D = N(d1(tau, B/K)) + q int_0^tau e^{qu} N(d1(tau-u, B(tau)/B(u))) du.
+    B is interpolated through H(sqrt(tau)) = ln(B/X)^2, X = B(0+) = K min(1, r/q), which is
+    smooth in sqrt(tau) (the boundary itself has a sqrt(tau ln tau) kink at expiry).
+    """
+    n = _IE_NODES
+    X = np.where(q > 0.0, K * np.minimum(1.0, r / np.where(q > 0.0, q, 1.0)), K)
+    zj = np.cos(np.pi * np.arange(n + 1) / n)
+    sq_t = np.sqrt(T)
+    tau = (sq_t[:, None] * 0.5 * (1.0 + zj)) ** 2  # (m, n+1); node n is tau = 0
+    s2 = sig * sig
+    # Initial boundary: Bjerksund-Stensland (1993) call trigger through put-call symmetry.
+    bc = q - r
+    beta = (0.5 - bc / s2) + np.sqrt((bc / s2 - 0.5) ** 2 + 2.0 * q / s2)
+    b_inf = beta / (beta - 1.0) * K
+    b0 = np.maximum(K, q / r * K)
+    h = -(bc[:, None] * tau + 2.0 * sig[:, None] * np.sqrt(tau)) * (b0 / (b_inf - b0))[:, None]
+    trig = b0[:, None] - (b_inf - b0)[:, None] * np.expm1(h)
+    B = np.minimum(K[:, None] ** 2 / trig, X[:, None])
+    B = np.where(np.isfinite(B) & (B > 0.0), B, 0.5 * X[:, None])
+    B[:, n] = X
+
+    tau_i = tau[:, :n]
+    sq_i = np.sqrt(tau_i)
+    s = sq_i[..., None] * _IE_FRAC  # (m, n, l): tau_i - u = s^2
+    weight = sq_i[..., None] * _IE_W * s  # Gauss-Legendre weight times du/ds = 2 s, halved
+    u = tau_i[..., None] - s * s
+    rr = r[:, None, None]
+    qq = q[:, None, None]
+    sg = sig[:, None, None]
+    w_r = rr * np.exp(rr * u) * weight
+    w_q = qq * np.exp(qq * u) * weight
+    vs = sg * s
+    drift = (rr - qq + 0.5 * sg * sg) * s * s
+    v_i = sig[:, None] * sq_i
+    drift_i = (r - q + 0.5 * s2)[:, None] * tau_i
+    disc_i = K[:, None] * np.exp(-(r - q)[:, None] * tau_i)
+    log_x = np.log(X)[:, None]
+    for _ in range(_IE_ITER):
+        hb = (np.log(B) - log_x) ** 2
+        bu = np.exp(
+            log_x[..., None] - np.sqrt(np.maximum(np.einsum("nlj,mj->mnl", _IE_W_BOUND, hb), 0.0))
+        )
+        bi = B[:, :n]
+        d1 = (np.log(bi[..., None] / bu) + drift) / vs
+        d1k = (np.log(bi / K[:, None]) + drift_i) / v_i
+        num = ndtr(d1k - v_i) + (w_r * ndtr(d1 - vs)).sum(axis=-1)
+        den = ndtr(d1k) + (w_q * ndtr(d1)).sum(axis=-1)
+        update = disc_i * num / den
+        # 0/0 happens only where N(d1) underflows, i.e. r ~ 0 and no early exercise worth
+        # speaking of: keep the previous boundary there (its premium is ~ r K ~ 0 anyway).
+        B[:, :n] = np.where(np.isfinite(update) & (update > 0.0), update, bi)
+
+    y2, w2 = _IE_PRICE_NODES
+    hb = (np.log(B) - log_x) ** 2
+    bu = np.exp(log_x - np.sqrt(np.maximum(hb @ _IE_W_PRICE.T, 0.0)))  # (m, p)
+    x = sq_t[:, None] * 0.5 * (1.0 + y2)  # u = x^2
+    wx = sq_t[:, None] * w2 * x
+    tm = T[:, None] - x * x
+    v = sig[:, None] * np.sqrt(tm)
+    d1 = (np.log(S[:, None] / bu) + (r - q + 0.5 * s2)[:, None] * tm) / v
+    prem = wx * (
+        (r * K)[:, None] * np.exp(-r[:, None] * tm) * ndtr(v - d1)
+        - (q * S)[:, None] * np.exp(-q[:, None] * tm) * ndtr(-d1)
+    )
+    value = bs_price(S, K, T, r, q, sig, False) + prem.sum(axis=-1)
+    return np.where(B[:, 0] >= S, K - S, value)
+
+
+def _integral_american(
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    sig: FloatArray,
+    call: NDArray[np.bool_],
+) -> FloatArray:
+    # Put-call symmetry: C(S, K, T, r, q) = P(K, S, T, q, r).
+    sp, kp = np.where(call, K, S), np.where(call, S, K)
+    rp, qp = np.where(call, q, r), np.where(call, r, q)
+    out = np.empty(S.size)
+    for start in range(0, S.size, _IE_BLOCK):
+        sl = slice(start, start + _IE_BLOCK)
+        out[sl] = _put_integral(sp[sl], kp[sl], T[sl], rp[sl], qp[sl], sig[sl])
+    return out
+
+
+def american_price(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    method: str = "bjerksund_stensland",
+) -> FloatArray:
+    """American option value, vectorised and broadcasting.
+
+    Args:
+        S, K: spot and strike (currency).  T: years to expiry.  r, q: continuous rate and
+        dividend yield per year.  sigma: annualised vol.  is_call: True call / False put.
+        method: ``"bjerksund_stensland"`` (BS 2002, fast lower bound) or ``"integral"``
+            (integral equation, accurate); see the module docstring for measured accuracy.
+
+    Returns:
+        float64 array of the broadcast shape, >= max(European, intrinsic).  T == 0 gives
+        intrinsic; sigma == 0 gives the deterministic optimum (exercise now, at expiry or at
+        the stationary time of the discounted payoff).  Invalid inputs give NaN.
+    """
+    if method not in _METHODS:
+        msg = f"unknown method {method!r}; expected one of {_METHODS}"
+        raise ValueError(msg)
+    shape, ops = broadcast_inputs(S, K, T, r, q, sigma, flag=is_call)
+    n = math.prod(shape)
+    S_, K_, T_, r_, q_, sig_ = (np.broadcast_to(np.asarray(o), (n,)) for o in ops)
+    call = np.broadcast_to(np.asarray(broadcast_flags(is_call, shape)), (n,))
+    with np.errstate(all="ignore"):
+        euro = bs_price(S_, K_, T_, r_, q_, sig_, call)
+        intrinsic = np.maximum(np.where(call, S_ - K_, K_ - S_), 0.0)
+        out = np.maximum(euro, intrinsic)
+        # Early exercise matters for calls only with a dividend and for puts only with r > 0.
+        early = (
+            np.where(call, q_ > 0.0, r_ > 0.0)
+            & (T_ > 0.0)
+            & (sig_ > 0.0)
+            & (S_ > 0.0)
+            & (K_ > 0.0)
+            & np.isfinite(out)
+        )
+        idx = np.flatnonzero(early)
+        if idx.size:
+            c = call[idx]
+            args = (S_[idx], K_[idx], T_[idx], r_[idx], q_[idx], sig_[idx])
+            if method == "integral":
+                value = _integral_american(*args, c)
+            else:
+                # Put-call transformation: P(S, K, T, r, q) = C(K, S, T, q, r).
+                s_c = np.where(c, args[0], args[1])
+                k_c = np.where(c, args[1], args[0])
+                r_c = np.where(c, args[3], args[4])
+                q_c = np.where(c, args[4], args[3])
+                value, valid = _bs2002_call(s_c, k_c, args[2], r_c, r_c - q_c, args[5])
+                bad = np.flatnonzero(~(valid & np.isfinite(value)))
+                if bad.size:  # no perpetual exponent (r < 0 calls): the exact method
+                    value[bad] = _integral_american(
+                        args[0][bad],
+                        args[1][bad],
+                        args[2][bad],
+                        args[3][bad],
+                        args[4][bad],
+                        args[5][bad],
+                        c[bad],
+                    )
+            # fmax: a value the approximation cannot produce leaves the European/intrinsic bound.
+            out[idx] = np.fmax(out[idx], value)
+        zero_vol = (sig_ == 0.0) & (T_ > 0.0)
+        if zero_vol.any():
+            out[zero_vol] = _deterministic(
+                S_[zero_vol], K_[zero_vol], T_[zero_vol], r_[zero_vol], q_[zero_vol], call[zero_vol]
+            )
+    result: FloatArray = out.reshape(shape)
+    return result
+
+
+def _deterministic(
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    call: NDArray[np.bool_],
+) -> FloatArray:
+    """sigma = 0: the payoff path is known; the best exercise time is 0, T or the stationary
+    point of w (S e^{-qt} - K e^{-rt}), whichever is worth most (present value)."""
+    w = np.where(call, 1.0, -1.0)
+
+    def pv(t: FloatArray) -> FloatArray:
+        return np.maximum(w * (S * np.exp(-q * t) - K * np.exp(-r * t)), 0.0)
+
+    best = np.maximum(pv(np.zeros_like(T)), pv(T))
+    # d/dt [S e^{-qt} - K e^{-rt}] = 0  <=>  t* = ln(q S / (r K)) / (q - r)
+    t_star = np.log(q * S / (r * K)) / (q - r)
+    inside = np.isfinite(t_star) & (t_star > 0.0) & (t_star < T)
+    return np.where(inside, np.maximum(best, pv(np.where(inside, t_star, 0.0))), best)
+
+
+def binomial_american(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    steps: int = 2000,
+) -> FloatArray:
+    """American value on a Cox-Ross-Rubinstein binomial tree, vectorised across options.
+
+    Cost O(n * steps^2 / 2); meant for checking the approximation, not for the hot path.
+    Requires sigma sqrt(T/steps) > |r - q| T/steps (risk-neutral probability in (0, 1)).
+    """
+    shape, ops = broadcast_inputs(S, K, T, r, q, sigma, flag=is_call)
+    n = math.prod(shape)
+    # Layout (node, option): each backward step works on one contiguous leading block.
+    S_, K_, T_, r_, q_, sig_ = (
+        np.broadcast_to(np.asarray(o), (n,)).astype(np.float64)[None, :] for o in ops
+    )
+    flags = np.broadcast_to(np.asarray(broadcast_flags(is_call, shape)), (n,))
+    w = np.where(flags, 1.0, -1.0)[None, :]
+    with np.errstate(all="ignore"):
+        dt = T_ / steps
+        u = np.exp(sig_ * np.sqrt(dt))
+        d = 1.0 / u
+        disc = np.exp(-r_ * dt)
+        p = (np.exp((r_ - q_) * dt) - d) / (u - d)
+        pu = disc * p
+        pd = disc * (1.0 - p)
+        j = np.arange(steps + 1, dtype=np.float64)[:, None]
+        spot = S_ * u ** (2.0 * j - steps)  # terminal node prices, row j = number of ups
+        values = np.maximum(w * (spot - K_), 0.0)
+        strike_w = w * K_
+        exercise = np.empty_like(values)
+        up = np.empty_like(values)
+        for i in range(steps - 1, -1, -1):
+            k = i + 1
+            # Node (i, j) price = node (i + 1, j) price * u, since u d = 1.
+            head = spot[:k]
+            head *= u
+            np.multiply(values[1 : k + 1], pu, out=up[:k])
+            cont = values[:k]
+            cont *= pd
+            cont += up[:k]
+            ex = exercise[:k]
+            np.multiply(head, w, out=ex)
+            ex -= strike_w
+            np.maximum(cont, ex, out=cont)
+        result = values[0]
+        expired = T_[0] <= 0.0
+        result = np.where(expired, np.maximum(w[0] * (S_[0] - K_[0]), 0.0), result)
+    shaped: FloatArray = result.reshape(shape)
+    return shaped
+
+
+def american_greeks(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    q: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    method: str = "bjerksund_stensland",
+) -> Greeks:
+    """Price and greeks of American options by central finite differences of
+    :func:`american_price`.  Units as :func:`engine.pricing.bsm.black_scholes` (vega/rho per
+    1.00, theta per calendar year = -dV/dT).  Second-order greeks are lazy (also by FD).
+
+    Bumps: S by 1e-3 S (relative), sigma by 1e-4, r and q by 1e-5, T by min(1e-4, T/2) years
+    (one-sided at T == 0).
+    """
+    shape, ops = broadcast_inputs(S, K, T, r, q, sigma, flag=is_call)
+    n = math.prod(shape)
+    S_, K_, T_, r_, q_, sig_ = (np.broadcast_to(np.asarray(o), (n,)).copy() for o in ops)
+    call = np.broadcast_to(np.asarray(broadcast_flags(is_call, shape)), (n,))
+
+    def price(
+        s: FloatArray = S_,
+        t: FloatArray = T_,
+        rr: FloatArray = r_,
+        qq: FloatArray = q_,
+        v: FloatArray = sig_,
+    ) -> FloatArray:
+        return american_price(s, K_, t, rr, qq, v, call, method)
+
+    hs = 1e-3 * S_
+    hv = np.full(n, 1e-4)
+    hr = 1e-5
+    ht = np.minimum(1e-4, 0.5 * T_)
+    v0 = price()
+    up, dn = price(s=S_ + hs), price(s=S_ - hs)
+    delta = (up - dn) / (2.0 * hs)
+    gamma = (up - 2.0 * v0 + dn) / (hs * hs)
+    vu, vd = price(v=sig_ + hv), price(v=np.maximum(sig_ - hv, 0.0))
+    vega = (vu - vd) / (sig_ + hv - np.maximum(sig_ - hv, 0.0))
+    rho = (price(rr=r_ + hr) - price(rr=r_ - hr)) / (2.0 * hr)
+    t_up = price(t=T_ + np.where(ht > 0.0, ht, 1e-4))
+    t_dn = np.where(ht > 0.0, price(t=T_ - ht), v0)
+    theta = -(t_up - t_dn) / np.where(ht > 0.0, 2.0 * ht, 1e-4)
+
+    def second() -> SecondOrderGreeks:
+        drho = (price(qq=q_ + hr) - price(qq=q_ - hr)) / (2.0 * hr)
+        d_up_v = (price(s=S_ + hs, v=sig_ + hv) - price(s=S_ - hs, v=sig_ + hv)) / (2.0 * hs)
+        d_dn_v = (price(s=S_ + hs, v=sig_ - hv) - price(s=S_ - hs, v=sig_ - hv)) / (2.0 * hs)
+        vanna = (d_up_v - d_dn_v) / (2.0 * hv)
+        volga = (vu - 2.0 * v0 + vd) / (hv * hv)
+        tt = T_ + np.where(ht > 0.0, ht, 1e-4)
+        d_t_up = (price(s=S_ + hs, t=tt) - price(s=S_ - hs, t=tt)) / (2.0 * hs)
+        tb = np.where(ht > 0.0, T_ - ht, T_)
+        d_t_dn = (price(s=S_ + hs, t=tb) - price(s=S_ - hs, t=tb)) / (2.0 * hs)
+        charm = -(d_t_up - d_t_dn) / (tt - tb)
+        return SecondOrderGreeks(
+            drho.reshape(shape), vanna.reshape(shape), volga.reshape(shape), charm.reshape(shape)
+        )
+
+    return Greeks(
+        v0.reshape(shape),
+        delta.reshape(shape),
+        gamma.reshape(shape),
+        vega.reshape(shape),
+        theta.reshape(shape),
+        rho.reshape(shape),
+        second,
+    )

@@ -1,0 +1,924 @@
+"""The `Engine`: one path for every trade.
+
+    MarketData --bars--> Strategy.on_bar(ctx) --TradeProposal--> PreTradeRisk.check
+       --approved--> ConfirmationGate (auto | confirm) --> Broker.submit
+       --Fill--> Store (one transaction) --> Ledger --> EventBus --> clients
+
+Everything is written to the store before it is published. The market loop, the fill loop
+and each strategy run as asyncio tasks; the market loop waits for strategies and fills at
+each tick (a barrier), so a simulated run is deterministic at any speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from engine.broker.protocol import Broker
+from engine.data.calendar import MarketCalendar
+from engine.data.protocol import DataUnavailable, MarketData
+from engine.domain import (
+    BadMarketData,
+    Bar,
+    DataRejected,
+    EngineEvent,
+    EngineStarted,
+    EngineStopped,
+    Equity,
+    Fill,
+    LogLine,
+    OptionContract,
+    Order,
+    OrderFilled,
+    OrderLeg,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    PortfolioSnapshot,
+    PositionEffect,
+    ProposalCreated,
+    ProposalDecided,
+    ProposalIntent,
+    ProposalState,
+    ProposalStateChanged,
+    ReconciliationDifference,
+    RiskDecision,
+    Side,
+    StrategyStatusChanged,
+    TradeProposal,
+    make_client_order_id,
+    make_proposal_id,
+)
+from engine.domain.proposals import ExitReason
+from engine.risk.pretrade import PreTradeInputs, PreTradeRisk
+from engine.runtime.bus import EventBus, Subscription
+from engine.runtime.clock import Clock, SimulatedClock
+from engine.runtime.gate import ConfirmationGate, GateMode, Waiting
+from engine.runtime.ledger import Ledger
+from engine.runtime.manager import StrategyManager, StrategySlot
+from engine.runtime.views import (
+    DataHealth,
+    EngineSnapshot,
+    GaugeReading,
+    PendingProposal,
+    RiskSummary,
+    StrategyRunState,
+    TradingState,
+)
+from engine.store import Store
+from engine.store.records import EquitySnapshot
+from engine.strategies.base import DEFAULT_PROFILE, PROFILE_LIMITS, Strategy, StrategyContext
+from engine.strategies.registry import allocation_cap
+
+log = logging.getLogger(__name__)
+
+SETTING_TRADING_STATE = "trading_state"
+SETTING_CLOCK = "sim_clock"
+SETTING_PEAK = "peak_equity"
+SETTING_SOD = "start_of_day_equity"
+
+
+class MinuteFeed(Protocol):
+    """A source that can hand the engine every symbol's bar for one minute at once."""
+
+    def minute_bars_at(self, ts: datetime) -> Mapping[str, Bar]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunBudget:
+    """How long `run` goes on: a number of sessions (`30d`) or market minutes (`6h`)."""
+
+    sessions: int | None = None
+    market_minutes: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RunBudget:
+        t = text.strip().lower()
+        try:
+            n = int(t[:-1])
+        except ValueError:
+            n = -1
+        if n <= 0 or t[-1:] not in {"d", "h", "m"}:
+            raise ValueError(
+                f"--run-for {text!r}: use a positive whole number with d (trading days), "
+                "h (market hours) or m (market minutes), e.g. 30d or 6h"
+            )
+        if t.endswith("d"):
+            return cls(sessions=n)
+        return cls(market_minutes=n * 60 if t.endswith("h") else n)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        market: MarketData,
+        feed: MinuteFeed,
+        broker: Broker,
+        store: Store,
+        clock: SimulatedClock,
+        calendar: MarketCalendar,
+        strategies: Sequence[Strategy],
+        risk: PreTradeRisk,
+        gate: ConfirmationGate,
+        bus: EventBus | None = None,
+        mode_label: str = "SIM",
+        initial_cash: Decimal = Decimal("100000"),
+        strategy_timeout: timedelta = timedelta(seconds=10),
+        equity_snapshot_every: timedelta = timedelta(minutes=30),
+        option_mark_every: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.market = market
+        self.feed = feed
+        self.broker = broker
+        self.store = store
+        self.clock = clock
+        self.calendar = calendar
+        self.risk = risk
+        self.gate = gate
+        self.bus = bus or EventBus()
+        self.mode_label = mode_label
+        self.manager = StrategyManager(strategies, timeout=strategy_timeout)
+        self.manager.on_error = self._on_strategy_error
+        self.ledger = Ledger(initial_cash)
+        self.trading_state = TradingState.ACTIVE
+        self.tripped_breakers: list[str] = []
+        self.equity_snapshot_every = equity_snapshot_every
+        self.option_mark_every = option_mark_every
+        self.last_data_at: datetime | None = None
+        self.open_orders: dict[str, Order] = {}
+        self.recent_fills: deque[Fill] = deque(maxlen=200)
+        self.log_lines: deque[str] = deque(maxlen=500)
+        self.ticks = 0
+        self.fills_recorded = 0
+        self.proposals_seen = 0
+        self._last_equity_snapshot: datetime | None = None
+        self._last_option_mark: datetime | None = None
+        self._session: date | None = None
+        self._bars: Mapping[str, Bar] = {}
+        self._followups: list[TradeProposal] = []
+        self._fill_task: asyncio.Task[None] | None = None
+        self._fill_busy = False
+        self._stopping = asyncio.Event()
+        self._started = False
+        self._lock = asyncio.Lock()  # serialises commands against the market loop
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Rebuild state from the store, reconcile with the broker, start the tasks."""
+        if self._started:
+            return
+        await self._restore()
+        await self._reconcile()
+        self.manager.start()
+        self._fill_task = asyncio.create_task(self._fill_loop(), name="fills")
+        self._started = True
+        await self._emit(
+            EngineStarted(
+                ts=self.clock.now(),
+                mode=self.mode_label,
+                broker=self.broker.name,
+                data=self.market.name,
+            )
+        )
+        self.log("info", f"engine started: {self.mode_label}, {len(self.manager.slots)} strategies")
+
+    async def stop(self, reason: str = "stopped") -> None:
+        if not self._started:
+            return
+        self._stopping.set()
+        await self._settle()
+        await self.manager.stop()
+        for slot in self.manager.slots.values():
+            await self._save_strategy(slot.name)
+        if self._fill_task is not None:
+            self._fill_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fill_task
+        await self._snapshot_equity(force=True)
+        await self.store.set_setting(
+            SETTING_CLOCK, self.clock.now().isoformat(), at=self.clock.now()
+        )
+        await self._emit(EngineStopped(ts=self.clock.now(), reason=reason))
+        self._started = False
+        self.bus.close()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self, budget: RunBudget | None = None) -> None:
+        """Drive the market minute by minute until the budget is spent or a stop is asked."""
+        await self.start()
+        try:
+            await self._market_loop(budget)
+        finally:
+            await self.stop("run finished" if not self._stopping.is_set() else "stop requested")
+
+    async def advance(self, budget: RunBudget) -> None:
+        """Drive the market for `budget` on a started engine (tests, backtests, stepping)."""
+        await self._market_loop(budget)
+
+    # ------------------------------------------------------------------ restore / reconcile
+
+    async def _restore(self) -> None:
+        now = self.clock.now()
+        acct = await self.store.load_account()
+        if acct is not None:
+            cash = acct.cash
+        else:
+            cash = self.ledger.cash
+            await self.store.set_account(cash, Decimal(0), now, kind="deposit", note="initial cash")
+        positions = await self.store.load_positions()
+        by_strat = await self.store.load_strategy_positions()
+        self.ledger.load(cash, positions.values(), {s: b.values() for s, b in by_strat.items()})
+        flat = await self.store.load_strategy_positions(include_flat=True)
+        self.ledger.set_realized(
+            {
+                s: sum(float(p.realized_pnl) for p in book.values() if p.quantity == 0)
+                for s, book in flat.items()
+            }
+        )
+        state = await self.store.get_setting(SETTING_TRADING_STATE)
+        if isinstance(state, str) and state in TradingState.__members__:
+            self.trading_state = TradingState(state)
+        breakers = await self.store.get_setting("tripped_breakers")
+        if isinstance(breakers, list):
+            self.tripped_breakers = [str(b) for b in breakers]
+        peak = await self.store.get_setting(SETTING_PEAK)
+        if isinstance(peak, str):
+            self.ledger.peak_equity = Decimal(peak)
+        sod = await self.store.get_setting(SETTING_SOD)
+        if isinstance(sod, str):
+            self.ledger.start_of_day_equity = Decimal(sod)
+        saved_clock = await self.store.get_setting(SETTING_CLOCK)
+        if isinstance(saved_clock, str):
+            when = datetime.fromisoformat(saved_clock)
+            if when > self.clock.now():
+                # A restart resumes market time where the last run stopped, so the same
+                # simulated minutes are not traded twice.
+                self.clock.jump_to(when)
+        for slot in self.manager.slots.values():
+            rec = await self.store.load_strategy_state(slot.name)
+            if rec is not None:
+                self.manager.restore_state(slot.name, rec.state)
+        for order in await self.store.load_open_orders():
+            if order.request.order_type is OrderType.MARKET or not order.broker_order_id:
+                # Open in the store but cut off by a crash between submit and fill: the
+                # paper broker's book died with the process, so nothing was executed.
+                dead = order.transition(
+                    OrderStatus.CANCELED, self.clock.now(), reject_reason="lost in restart"
+                )
+                await self.store.upsert_order(dead)
+                self.log("warning", f"order {order.client_order_id} was open at a crash; canceled")
+            else:
+                self.open_orders[order.client_order_id] = order
+        restore = getattr(self.broker, "restore", None)
+        if restore is not None:
+            strat_of = {sym: strat for strat, book in by_strat.items() for sym in book}
+            restore(
+                self.ledger.cash,
+                list(self.ledger.positions.values()),
+                list(self.open_orders.values()),
+                await self.store.client_order_ids(),
+                position_strategies=strat_of,
+            )
+
+    async def _reconcile(self) -> None:
+        """Compare the store's book with the broker's; differences are logged and shown."""
+        broker_pos = {p.symbol: p.quantity for p in await self.broker.positions()}
+        stored = {s: p.quantity for s, p in self.ledger.positions.items()}
+        for sym in sorted(set(broker_pos) | set(stored)):
+            b, s = broker_pos.get(sym, 0), stored.get(sym, 0)
+            if b != s:
+                ev = ReconciliationDifference(
+                    ts=self.clock.now(),
+                    symbol=sym,
+                    stored_quantity=s,
+                    broker_quantity=b,
+                    detail="broker and store disagree; store kept, please review",
+                )
+                await self._emit(ev)
+                self.log("warning", f"reconcile {sym}: store {s}, broker {b}")
+
+    # ------------------------------------------------------------------ market loop
+
+    async def _market_loop(self, budget: RunBudget | None) -> None:
+        sessions_done = 0
+        minutes_done = 0
+        one = timedelta(minutes=1)
+        while not self._stopping.is_set():
+            now = self.clock.now()
+            session = self.calendar.session_on_or_after(now.date())
+            open_, close = self.calendar.session_open(session), self.calendar.session_close(session)
+            if now >= close:
+                session = self.calendar.next_session(session)
+                open_ = self.calendar.session_open(session)
+                close = self.calendar.session_close(session)
+            if now < open_:
+                self.clock.jump_to(open_)
+                now = open_
+            if self._session != session:
+                await self._on_session_open(session)
+            # Next whole minute boundary after now.
+            tick = now.replace(second=0, microsecond=0) + one
+            await self.clock.advance_to(tick)
+            async with self._lock:
+                await self._on_tick(tick)
+            minutes_done += 1
+            if tick >= close:
+                async with self._lock:
+                    await self._on_session_close(session)
+                sessions_done += 1
+            if budget is not None and (
+                (budget.sessions is not None and sessions_done >= budget.sessions)
+                or (budget.market_minutes is not None and minutes_done >= budget.market_minutes)
+            ):
+                return
+
+    async def _on_session_open(self, session: date) -> None:
+        self._session = session
+        self.manager.new_day()
+        eq = self._portfolio().equity
+        self.ledger.roll_day(eq)
+        await self.store.set_setting(
+            SETTING_SOD, str(self.ledger.start_of_day_equity), at=self.clock.now()
+        )
+        self.log("info", f"session {session} open")
+
+    async def _on_session_close(self, session: date) -> None:
+        now = self.clock.now()
+        await self._mark_options(now, force=True)
+        on_market = getattr(self.broker, "on_market", None)
+        if on_market is not None:
+            await on_market(now)  # DAY orders expire, expiring options are processed
+        await self._settle()
+        await self._refresh_orders()
+        port = self._portfolio()
+        for slot in self.manager.slots.values():
+            slot.pnl_history.append(
+                round(self.ledger.realized(slot.name) + self.ledger.unrealized(slot.name), 2)
+            )
+            await self._save_strategy(slot.name)
+        await self._snapshot_equity(force=True)
+        await self.store.set_setting(SETTING_CLOCK, now.isoformat(), at=self.clock.now())
+        self.log("info", f"session {session} closed: equity ${port.equity:,.2f}")
+
+    async def _on_tick(self, ts: datetime) -> None:
+        self.ticks += 1
+        try:
+            bars = self.feed.minute_bars_at(ts)
+        except (BadMarketData, DataUnavailable) as exc:
+            await self._emit(DataRejected(ts=ts, source=self.market.name, detail=str(exc)))
+            bars = {}
+        if bars:
+            self.last_data_at = ts
+        self._bars = bars
+        for sym, bar in bars.items():
+            if sym in self.ledger.positions or sym in self.ledger.marks:
+                self.ledger.mark(sym, bar.close)
+        await self._mark_options(ts)
+        on_market = getattr(self.broker, "on_market", None)
+        if on_market is not None:
+            await on_market(ts)
+        await self._settle()
+        await self._refresh_orders()
+        for w in self.gate.expire(ts):
+            await self._set_state(
+                w.proposal.proposal_id, ProposalState.EXPIRED, "confirmation timed out"
+            )
+        if self.calendar.is_open(ts - timedelta(seconds=1)):
+            proposals = await self.manager.scan(ts, bars, self._context)
+            for p in proposals:
+                await self._handle_proposal(p)
+        await self._drain_followups()
+        port = self._portfolio()
+        self.ledger.note_equity(port.equity)
+        self.bus.publish(PortfolioSnapshot(ts=ts, portfolio=port))
+        await self._snapshot_equity()
+
+    async def _mark_options(self, now: datetime, *, force: bool = False) -> None:
+        last = self._last_option_mark
+        if not force and last is not None and now - last < self.option_mark_every:
+            return
+        self._last_option_mark = now
+        for sym, pos in list(self.ledger.positions.items()):
+            if isinstance(pos.instrument, OptionContract):
+                try:
+                    q = await self.market.option_quote(pos.instrument)
+                except (DataUnavailable, BadMarketData):
+                    continue
+                self.ledger.mark(sym, q.mid)
+
+    # ------------------------------------------------------------------ proposals
+
+    def _context(self, slot: StrategySlot) -> StrategyContext:
+        now = self.clock.now()
+        profile = slot.profile
+        return StrategyContext(
+            now=now,
+            market=self.market,
+            calendar=self.calendar,
+            portfolio=self._portfolio(),
+            positions=self.ledger.strategy_positions(slot.name),
+            pending=tuple(
+                w.proposal for w in self.gate.waiting() if w.proposal.strategy == slot.name
+            )
+            + tuple(
+                p
+                for o in self.open_orders.values()
+                if o.request.strategy == slot.name
+                for p in self._pending_from_order(o)
+            ),
+            profile=profile,
+            allocation_cap=allocation_cap(slot.name, profile),
+            open_risk=self.ledger.strategy_open_risk(slot.name),
+            limits=PROFILE_LIMITS[profile],
+            vix=self._vix(),
+        )
+
+    def _pending_from_order(self, order: Order) -> tuple[TradeProposal, ...]:
+        # An open order stands for its proposal: strategies must not re-enter meanwhile.
+        req = order.request
+        return (
+            TradeProposal(
+                proposal_id=req.proposal_id or req.client_order_id,
+                strategy=req.strategy or "manual",
+                created_at=order.created_at,
+                intent=ProposalIntent.CLOSE
+                if all(leg.effect is PositionEffect.CLOSE for leg in req.legs)
+                else ProposalIntent.OPEN,
+                legs=req.legs,
+                quantity=req.quantity,
+                reason="open order",
+                order_type=req.order_type,
+                limit_price=req.limit_price,
+            ),
+        )
+
+    def _vix(self) -> float | None:
+        bar = self._bars.get("VIX")
+        return bar.close if bar is not None else None
+
+    async def _handle_proposal(self, p: TradeProposal, *, actor: str = "strategy") -> RiskDecision:
+        self.proposals_seen += 1
+        await self.store.save_proposal(p, ProposalState.PENDING_RISK, at=self.clock.now())
+        await self._emit(ProposalCreated(ts=self.clock.now(), proposal=p), store=False)
+        decision = await self._check(p)
+        await self.store.record_risk_decision(decision)
+        await self._emit(
+            ProposalDecided(ts=self.clock.now(), proposal=p, decision=decision), store=False
+        )
+        if not decision.approved:
+            await self._set_state(p.proposal_id, ProposalState.DENIED, decision.reason)
+            self.log("info", f"risk denied {p.strategy} {p.underlying}: {decision.reason}")
+            return decision
+        if self.gate.admit(p, decision, self.clock.now()):
+            await self._submit(p, actor="auto")
+        else:
+            await self._set_state(
+                p.proposal_id, ProposalState.AWAITING_CONFIRMATION, "waiting for a person"
+            )
+        return decision
+
+    async def _check(self, p: TradeProposal) -> RiskDecision:
+        now = self.clock.now()
+        leg_prices: dict[str, float] = {}
+        for leg in p.legs:
+            px = await self._price(leg)
+            if px is not None:
+                leg_prices[leg.symbol] = px
+        und = p.underlying
+        und_px = (
+            await self._price(OrderLeg(Equity(und, is_index=True), p.legs[0].side)) if und else None
+        )
+        profile = (
+            self.manager.slots[p.strategy].profile if p.strategy in self.manager.slots else None
+        )
+        inputs = PreTradeInputs(
+            now=now,
+            portfolio=self._portfolio(),
+            trading_state=self.trading_state.value,
+            market_open=self.calendar.is_open(now - timedelta(seconds=1)),
+            leg_prices=leg_prices,
+            underlying_prices={und: und_px} if und_px else {},
+            last_data_at=self.last_data_at,
+            strategy_open_risk=self.ledger.strategy_open_risk(p.strategy),
+            strategy_allocation_cap=allocation_cap(p.strategy, profile) if profile else 1.0,
+            total_open_risk=self.ledger.total_open_risk(),
+            tripped_breakers=tuple(self.tripped_breakers),
+            profile_max_position_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_position_size,
+            profile_max_total_risk_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_total_risk,
+        )
+        return self.risk.check(p, inputs)
+
+    async def _price(self, leg: OrderLeg) -> float | None:
+        inst = leg.instrument
+        try:
+            if isinstance(inst, OptionContract):
+                return (await self.market.option_quote(inst)).mid
+            bar = self._bars.get(inst.symbol)
+            if bar is not None:
+                return bar.close
+            return (await self.market.latest_quote(inst.symbol)).mid
+        except (DataUnavailable, BadMarketData) as exc:
+            self.log("warning", f"no price for {inst.symbol}: {exc}")
+            return None
+
+    async def _submit(self, p: TradeProposal, *, actor: str) -> Order | None:
+        if self.risk.throttle is not None:
+            self.risk.throttle.record()
+        req = OrderRequest(
+            client_order_id=make_client_order_id(
+                p.strategy, p.proposal_id, p.quantity, p.limit_price
+            ),
+            legs=p.legs,
+            quantity=p.quantity,
+            order_type=p.order_type,
+            limit_price=p.limit_price,
+            time_in_force=p.time_in_force,
+            strategy=p.strategy,
+            proposal_id=p.proposal_id,
+        )
+        # Record intent before the broker hears of it: a crash after this line leaves a
+        # NEW order the restart can find by its client order id, never a silent duplicate.
+        now = self.clock.now()
+        intent = Order(req, "", OrderStatus.NEW, now, now)
+        await self.store.upsert_order(intent)
+        order = await self.broker.submit(req)
+        await self.store.upsert_order(order)
+        await self._set_state(
+            p.proposal_id, ProposalState.SUBMITTED, f"order {req.client_order_id} by {actor}"
+        )
+        await self._emit(OrderUpdated(ts=now, order=order), store=False)
+        if order.status is OrderStatus.REJECTED:
+            self.log(
+                "warning", f"broker rejected {p.strategy} {p.underlying}: {order.reject_reason}"
+            )
+        elif order.status.is_open:
+            self.open_orders[req.client_order_id] = order
+        await self._settle()
+        return order
+
+    async def _set_state(
+        self, proposal_id: str, state: ProposalState, note: str, actor: str = "engine"
+    ) -> None:
+        await self.store.set_proposal_state(proposal_id, state, self.clock.now(), note=note)
+        await self._emit(
+            ProposalStateChanged(
+                ts=self.clock.now(), proposal_id=proposal_id, state=state, note=note, actor=actor
+            ),
+            store=False,
+        )
+
+    async def _drain_followups(self) -> None:
+        while self._followups:
+            batch, self._followups = self._followups, []
+            for p in batch:
+                await self._handle_proposal(p)
+
+    # ------------------------------------------------------------------ fills
+
+    async def _fill_loop(self) -> None:
+        async for fill in self.broker.fills():
+            self._fill_busy = True
+            try:
+                await self._process_fill(fill)
+            except Exception:
+                log.exception("failed to process fill %s", fill.fill_id)
+                self.log("error", f"fill {fill.fill_id} could not be processed; see log")
+            finally:
+                self._fill_busy = False
+
+    async def _process_fill(self, fill: Fill) -> None:
+        new_cash = self.ledger.cash + fill.cash_delta
+        rec = await self.store.record_fill(fill, account_cash=new_cash)
+        if rec is None:
+            return  # already recorded (replayed stream)
+        pos = self.ledger.apply(fill)
+        self.fills_recorded += 1
+        self.recent_fills.append(fill)
+        await self._emit(OrderFilled(ts=fill.ts, fill=fill, position=pos), store=False)
+        slot = self.manager.slots.get(fill.strategy or "")
+        if slot is not None:
+            ctx = self._context(slot)
+            self._followups.extend(await self.manager.deliver_fill(fill, ctx))
+
+    async def _settle(self) -> None:
+        """Wait until every fill the broker has emitted is stored and applied."""
+        pending = getattr(self.broker, "pending_fills", None)
+        for _ in range(100_000):
+            queued = pending() if pending is not None else 0
+            if not queued and not self._fill_busy:
+                return
+            await asyncio.sleep(0)
+
+    async def _refresh_orders(self) -> None:
+        for coid, old in list(self.open_orders.items()):
+            new = await self.broker.order(coid)
+            if new is None:
+                continue
+            if new.status != old.status or new.filled_quantity != old.filled_quantity:
+                await self.store.upsert_order(new)
+                await self._emit(OrderUpdated(ts=self.clock.now(), order=new), store=False)
+            if new.status.is_terminal:
+                del self.open_orders[coid]
+            else:
+                self.open_orders[coid] = new
+
+    # ------------------------------------------------------------------ snapshots
+
+    def _portfolio(self) -> Any:
+        return self.ledger.portfolio(self.clock.now(), self.ledger.reserved_collateral())
+
+    async def _snapshot_equity(self, *, force: bool = False) -> None:
+        now = self.clock.now()
+        last = self._last_equity_snapshot
+        if not force and last is not None and now - last < self.equity_snapshot_every:
+            return
+        self._last_equity_snapshot = now
+        await self.store.record_equity_snapshot(EquitySnapshot.from_portfolio(self._portfolio()))
+        if self.ledger.peak_equity is not None:
+            await self.store.set_setting(
+                SETTING_PEAK, str(self.ledger.peak_equity), at=self.clock.now()
+            )
+
+    def risk_summary(self) -> RiskSummary:
+        port = self._portfolio()
+        eq = port.equity
+        gauges: list[GaugeReading] = []
+        limits = self.risk.limits
+        if port.peak_equity:
+            dd = max(0.0, float(port.peak_equity) - eq)
+            gauges.append(GaugeReading("drawdown", dd, 0.15 * float(port.peak_equity)))
+        if port.day_pnl is not None:
+            gauges.append(GaugeReading("day loss", max(0.0, -port.day_pnl), 0.06 * eq))
+        gauges.append(GaugeReading("gross exposure", port.gross_exposure, eq))
+        gauges.append(
+            GaugeReading(
+                "open risk",
+                self.ledger.total_open_risk(),
+                (limits.max_total_risk_pct or PROFILE_LIMITS[DEFAULT_PROFILE].max_total_risk) * eq,
+            )
+        )
+        return RiskSummary(
+            ts=self.clock.now(),
+            trading_state=self.trading_state,
+            gauges=tuple(gauges),
+            breakers=tuple(self.tripped_breakers),
+        )
+
+    def snapshot(self) -> EngineSnapshot:
+        now = self.clock.now()
+        statuses = tuple(
+            self.manager.status(
+                name,
+                open_positions=len(self.ledger.by_strategy.get(name, {})),
+                realized=self.ledger.realized(name),
+                unrealized=self.ledger.unrealized(name),
+                open_risk=self.ledger.strategy_open_risk(name),
+            )
+            for name in self.manager.slots
+        )
+        pending = tuple(
+            PendingProposal(
+                w.proposal, w.decision, ProposalState.AWAITING_CONFIRMATION, w.expires_at
+            )
+            for w in self.gate.waiting()
+        )
+        healthy = self.last_data_at is not None and (now - self.last_data_at) <= timedelta(
+            minutes=5
+        )
+        return EngineSnapshot(
+            ts=now,
+            mode=self.mode_label,
+            session_state=self.calendar.state(now).value,
+            portfolio=self._portfolio(),
+            strategies=statuses,
+            pending=pending,
+            open_orders=tuple(self.open_orders.values()),
+            recent_fills=tuple(self.recent_fills)[-50:],
+            risk=self.risk_summary(),
+            data=DataHealth(
+                self.market.name, healthy or not self.calendar.is_open(now), self.last_data_at
+            ),
+            gate_mode=self.gate.mode.value,
+            log=tuple(self.log_lines)[-100:],
+        )
+
+    # ------------------------------------------------------------------ events & log
+
+    async def _emit(self, event: EngineEvent, *, store: bool = True) -> None:
+        if store:
+            await self.store.append_event(event)
+        self.bus.publish(event)
+
+    def log(self, level: str, message: str) -> None:
+        now = self.clock.now()
+        line = f"{now:%Y-%m-%d %H:%M} {level.upper():7} {message}"
+        self.log_lines.append(line)
+        getattr(log, level if level != "warning" else "warning")(message)
+        self.bus.publish(LogLine(ts=now, level=level, message=message))
+
+    def _on_strategy_error(self, name: str, what: str) -> None:
+        self.log("error", f"strategy {name} errored and was isolated: {what}")
+        self.bus.publish(
+            StrategyStatusChanged(ts=self.clock.now(), strategy=name, state="errored", detail=what)
+        )
+
+    def subscribe(self) -> Subscription:
+        return self.bus.subscribe()
+
+    # ------------------------------------------------------------------ commands
+
+    async def confirm(
+        self,
+        proposal_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+        actor: str = "user",
+    ) -> tuple[bool, str]:
+        async with self._lock:
+            try:
+                p, edited = self.gate.take(proposal_id, quantity=quantity, limit_price=limit_price)
+            except (LookupError, ValueError) as exc:
+                return False, str(exc)
+            if edited:
+                decision = await self._check(p)
+                await self.store.save_proposal(
+                    p, ProposalState.PENDING_RISK, note=f"edited by {actor}"
+                )
+                await self.store.record_risk_decision(decision)
+                await self._emit(
+                    ProposalDecided(ts=self.clock.now(), proposal=p, decision=decision), store=False
+                )
+                if not decision.approved:
+                    await self._set_state(
+                        p.proposal_id, ProposalState.DENIED, decision.reason, actor
+                    )
+                    return False, f"edited proposal denied by risk: {decision.reason}"
+            await self._set_state(
+                p.proposal_id, ProposalState.CONFIRMED, f"confirmed by {actor}", actor
+            )
+            order = await self._submit(p, actor=actor)
+            await self._drain_followups()
+            if order is None or order.status is OrderStatus.REJECTED:
+                reason = order.reject_reason if order is not None else "not submitted"
+                return False, f"broker rejected: {reason}"
+            return True, f"order {order.client_order_id} {order.status.value}"
+
+    async def reject(
+        self, proposal_id: str, note: str = "", actor: str = "user"
+    ) -> tuple[bool, str]:
+        async with self._lock:
+            try:
+                self.gate.drop(proposal_id)
+            except LookupError as exc:
+                return False, str(exc)
+            await self._set_state(
+                proposal_id, ProposalState.REJECTED, note or f"rejected by {actor}", actor
+            )
+            return True, "rejected"
+
+    async def submit_manual(self, proposal: TradeProposal, actor: str = "user") -> tuple[bool, str]:
+        async with self._lock:
+            p = replace(proposal, strategy=proposal.strategy or "manual")
+            decision = await self._handle_proposal(p, actor=actor)
+            if not decision.approved:
+                return False, decision.reason
+            return (
+                True,
+                "sent for confirmation" if self.gate.mode is GateMode.CONFIRM else "submitted",
+            )
+
+    async def set_trading_state(
+        self, state: TradingState, reason: str, actor: str = "user"
+    ) -> None:
+        self.trading_state = state
+        await self.store.set_setting(SETTING_TRADING_STATE, state.value, at=self.clock.now())
+        self.log("warning", f"trading state -> {state.value} by {actor}: {reason}")
+
+    async def reset_breaker(self, name: str, actor: str = "user") -> tuple[bool, str]:
+        if name not in self.tripped_breakers:
+            return False, f"breaker {name!r} is not tripped"
+        self.tripped_breakers.remove(name)
+        await self.store.set_setting(
+            "tripped_breakers", list(self.tripped_breakers), at=self.clock.now()
+        )
+        self.log("warning", f"breaker {name} reset by {actor}")
+        return True, f"breaker {name} reset"
+
+    async def kill_switch(self, *, flatten: bool, actor: str = "user") -> tuple[bool, str]:
+        async with self._lock:
+            await self.set_trading_state(TradingState.HALTED, "kill switch", actor)
+            canceled = 0
+            for coid in list(self.open_orders):
+                order = await self.broker.cancel(coid)
+                await self.store.upsert_order(order)
+                canceled += 1
+            await self._refresh_orders()
+            for w in self.gate.waiting():
+                self.gate.drop(w.proposal.proposal_id)
+                await self._set_state(
+                    w.proposal.proposal_id, ProposalState.REJECTED, "kill switch", actor
+                )
+            closed = 0
+            if flatten:
+                closed = await self._flatten(actor)
+            msg = f"kill switch: halted, {canceled} orders canceled, {closed} positions closed"
+            self.log("error", msg)
+            return True, msg
+
+    async def cancel_order(self, client_order_id: str, actor: str = "user") -> tuple[bool, str]:
+        async with self._lock:
+            if client_order_id not in self.open_orders:
+                return False, f"order {client_order_id} is not open"
+            order = await self.broker.cancel(client_order_id)
+            await self.store.upsert_order(order)
+            await self._refresh_orders()
+            self.log("info", f"order {client_order_id} cancel by {actor}: {order.status.value}")
+            return order.status is OrderStatus.CANCELED, f"order {order.status.value}"
+
+    async def _flatten(self, actor: str) -> int:
+        # Execution owned by the engine and audited: risk's HALTED state blocks new orders,
+        # and flattening is exactly what HALTED asks for, so it goes straight to the broker.
+        now = self.clock.now()
+        n = 0
+        for sym, pos in sorted(self.ledger.positions.items()):
+            leg = OrderLeg(pos.instrument, _closing_side(pos.quantity), 1, PositionEffect.CLOSE)
+            strat = next(
+                (s for s, book in self.ledger.by_strategy.items() if sym in book), "manual"
+            )
+            p = TradeProposal(
+                proposal_id=make_proposal_id("kill_switch", now, sym),
+                strategy=strat,
+                created_at=now,
+                intent=ProposalIntent.CLOSE,
+                legs=(leg,),
+                quantity=abs(pos.quantity),
+                reason=f"kill switch flatten by {actor}",
+                order_type=OrderType.MARKET,
+                exit_reason=ExitReason.MANUAL,
+            )
+            await self.store.save_proposal(p, ProposalState.CONFIRMED, at=now, note="kill switch")
+            await self._submit(p, actor=actor)
+            n += 1
+        return n
+
+    async def pause(self, name: str) -> None:
+        self.manager.pause(name)
+        await self._strategy_changed(name)
+
+    async def resume(self, name: str) -> None:
+        self.manager.resume(name)
+        await self._strategy_changed(name)
+
+    async def stop_strategy(self, name: str) -> None:
+        self.manager.stop_strategy(name)
+        await self._strategy_changed(name)
+
+    async def set_profile(self, name: str, profile: str) -> None:
+        self.manager.set_profile(name, profile)
+        await self._strategy_changed(name)
+
+    async def _strategy_changed(self, name: str) -> None:
+        slot = self.manager.get(name)
+        await self._save_strategy(name)
+        await self._emit(
+            StrategyStatusChanged(
+                ts=self.clock.now(), strategy=name, state=slot.state.value, detail=slot.profile
+            )
+        )
+
+    async def _save_strategy(self, name: str) -> None:
+        slot = self.manager.get(name)
+        await self.store.save_strategy_state(
+            name,
+            self.manager.persisted_state(name),
+            status=slot.state.value,
+            profile=slot.profile,
+            at=self.clock.now(),
+        )
+
+    async def restore_waiting(self, items: list[Waiting]) -> None:
+        self.gate.restore(items)
+
+    @property
+    def running_strategies(self) -> list[str]:
+        return [n for n, s in self.manager.slots.items() if s.state is StrategyRunState.RUNNING]
+
+
+def _closing_side(quantity: int) -> Side:
+    return Side.SELL if quantity > 0 else Side.BUY
+
+
+__all__ = ["Clock", "Engine", "MinuteFeed", "RunBudget"]

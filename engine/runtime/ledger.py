@@ -1,0 +1,165 @@
+"""The engine's in-memory book: account positions, per-strategy attribution, cash, marks.
+
+It is rebuilt from the store at start and updated from fills only after they are stored, so it
+never holds anything the database does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+
+from engine.domain import Fill, OptionContract, OptionRight, Portfolio, Position, empty_position
+
+MANUAL = "manual"
+
+
+def open_risk(pos: Position) -> float:
+    """Dollars at risk in one position, for allocation and total-risk budgets.
+
+    Long premium: its market value. Short put: strike × 100 less the premium received.
+    Short call (covered): the premium owed back. Stock: its market value.
+    """
+    if pos.quantity == 0:
+        return 0.0
+    inst = pos.instrument
+    if isinstance(inst, OptionContract) and pos.quantity < 0:
+        if inst.right is OptionRight.PUT:
+            return float(inst.strike) * inst.multiplier * -pos.quantity + pos.market_value
+        return abs(pos.market_value)
+    return abs(pos.market_value)
+
+
+class Ledger:
+    def __init__(self, cash: Decimal) -> None:
+        self.cash = cash
+        self.positions: dict[str, Position] = {}
+        self.by_strategy: dict[str, dict[str, Position]] = {}
+        self.marks: dict[str, float] = {}
+        self.start_of_day_equity: Decimal | None = None
+        self.peak_equity: Decimal | None = None
+        # Realised P&L of positions already closed, per strategy (open ones carry their own).
+        self._realized: dict[str, float] = {}
+
+    def load(
+        self,
+        cash: Decimal,
+        positions: Iterable[Position],
+        strategy_positions: Mapping[str, Iterable[Position]],
+    ) -> None:
+        self.cash = cash
+        self.positions = {p.symbol: p for p in positions if p.quantity != 0}
+        self.by_strategy = {
+            s: {p.symbol: p for p in ps if p.quantity != 0} for s, ps in strategy_positions.items()
+        }
+
+    def apply(self, fill: Fill) -> Position:
+        pos = self.positions.get(fill.symbol) or empty_position(fill.instrument)
+        new = pos.apply(fill)
+        mark = self.marks.get(fill.symbol)
+        if mark is not None:
+            new = new.with_mark(mark)
+        if new.quantity == 0:
+            self.positions.pop(fill.symbol, None)
+        else:
+            self.positions[fill.symbol] = new
+        strat = fill.strategy or MANUAL
+        book = self.by_strategy.setdefault(strat, {})
+        spos = (book.get(fill.symbol) or empty_position(fill.instrument)).apply(fill)
+        if spos.quantity == 0:
+            book.pop(fill.symbol, None)
+            # Realised P&L of closed positions is kept per strategy for the status panes.
+            self._realized[strat] = self._realized.get(strat, 0.0) + float(spos.realized_pnl)
+        else:
+            book[fill.symbol] = spos if mark is None else spos.with_mark(mark)
+        self.cash += fill.cash_delta
+        return new
+
+    def realized(self, strategy: str) -> float:
+        open_part = sum(float(p.realized_pnl) for p in self.by_strategy.get(strategy, {}).values())
+        return self._realized.get(strategy, 0.0) + open_part
+
+    def set_realized(self, values: Mapping[str, float]) -> None:
+        self._realized.clear()
+        self._realized.update(values)
+
+    def mark(self, symbol: str, price: float) -> None:
+        self.marks[symbol] = price
+        pos = self.positions.get(symbol)
+        if pos is not None:
+            self.positions[symbol] = pos.with_mark(price)
+        for book in self.by_strategy.values():
+            sp = book.get(symbol)
+            if sp is not None:
+                book[symbol] = sp.with_mark(price)
+
+    def portfolio(self, now: datetime, reserved: Decimal) -> Portfolio:
+        return Portfolio(
+            ts=now,
+            cash=self.cash,
+            positions=MappingProxyType(dict(self.positions)),
+            reserved_collateral=reserved,
+            start_of_day_equity=self.start_of_day_equity,
+            peak_equity=self.peak_equity,
+        )
+
+    def strategy_positions(self, strategy: str) -> Mapping[str, Position]:
+        return MappingProxyType(dict(self.by_strategy.get(strategy, {})))
+
+    def strategy_open_risk(self, strategy: str) -> float:
+        return sum(open_risk(p) for p in self.by_strategy.get(strategy, {}).values())
+
+    def total_open_risk(self) -> float:
+        return sum(open_risk(p) for p in self.positions.values())
+
+    def unrealized(self, strategy: str) -> float:
+        return sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
+
+    def reserved_collateral(self) -> Decimal:
+        """Cash held against short puts (less any same-expiry-or-later long put hedge)."""
+        total = Decimal(0)
+        longs = [
+            p
+            for p in self.positions.values()
+            if isinstance(p.instrument, OptionContract) and p.quantity > 0
+        ]
+        for p in self.positions.values():
+            inst = p.instrument
+            if not (isinstance(inst, OptionContract) and p.quantity < 0):
+                continue
+            if inst.right is OptionRight.PUT:
+                hedge = _best_hedge(inst, longs)
+                width = abs(inst.strike - hedge.strike) if hedge is not None else inst.strike
+                total += width * inst.multiplier * -p.quantity
+            else:
+                hedge = _best_hedge(inst, longs)
+                if hedge is not None:
+                    total += abs(hedge.strike - inst.strike) * inst.multiplier * -p.quantity
+        return total
+
+    def roll_day(self, equity: float) -> None:
+        eq = Decimal(str(round(equity, 2)))
+        self.start_of_day_equity = eq
+        if self.peak_equity is None or eq > self.peak_equity:
+            self.peak_equity = eq
+
+    def note_equity(self, equity: float) -> None:
+        eq = Decimal(str(round(equity, 2)))
+        if self.peak_equity is None or eq > self.peak_equity:
+            self.peak_equity = eq
+
+
+def _best_hedge(short: OptionContract, longs: list[Position]) -> OptionContract | None:
+    cands = [
+        p.instrument
+        for p in longs
+        if isinstance(p.instrument, OptionContract)
+        and p.instrument.underlying == short.underlying
+        and p.instrument.right is short.right
+        and p.instrument.expiry >= short.expiry
+    ]
+    if not cands:
+        return None
+    return min(cands, key=lambda c: abs(c.strike - short.strike))

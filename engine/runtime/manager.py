@@ -1,0 +1,244 @@
+"""Strategy manager: each strategy runs as its own asyncio task, isolated from the others.
+
+The engine hands every due strategy the same tick and waits for all of them (a barrier), so
+a run is deterministic at any speed. A strategy that raises or times out is marked errored
+and logged; the others keep running. Run state, profile and the strategy's own state are
+persisted so a restart resumes a wheel cycle or a scale-out where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.domain import Bar, Fill, TradeProposal
+from engine.runtime.views import StrategyRunState, StrategyStatus
+from engine.strategies.base import Strategy, StrategyContext
+from engine.strategies.registry import allocation_cap, strategy_class
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    kind: str  # "bar" | "fill"
+    ctx: StrategyContext
+    bars: Mapping[str, Bar] | None
+    fill: Fill | None
+    done: asyncio.Future[Sequence[TradeProposal]]
+
+
+@dataclass
+class StrategySlot:
+    strategy: Strategy
+    state: StrategyRunState = StrategyRunState.RUNNING
+    last_scan: datetime | None = None
+    proposals_today: int = 0
+    last_reason: str = ""
+    error: str = ""
+    pnl_history: deque[float] = field(default_factory=lambda: deque(maxlen=60))
+    inbox: asyncio.Queue[_Job | None] = field(default_factory=asyncio.Queue)
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+    @property
+    def profile(self) -> str:
+        return self.strategy.profile
+
+    def due(self, now: datetime) -> bool:
+        if self.state is not StrategyRunState.RUNNING:
+            return False
+        return self.last_scan is None or now - self.last_scan >= self.strategy.scan_interval
+
+
+class StrategyManager:
+    def __init__(self, strategies: Sequence[Strategy], *, timeout: timedelta) -> None:
+        self.slots: dict[str, StrategySlot] = {s.name: StrategySlot(s) for s in strategies}
+        self.timeout = timeout
+        self._tasks: list[asyncio.Task[None]] = []
+        self.on_error: Callable[[str, str], None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for slot in self.slots.values():
+            self._tasks.append(asyncio.create_task(self._run(slot), name=f"strategy:{slot.name}"))
+
+    async def stop(self) -> None:
+        for slot in self.slots.values():
+            slot.inbox.put_nowait(None)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _run(self, slot: StrategySlot) -> None:
+        while True:
+            job = await slot.inbox.get()
+            if job is None:
+                return
+            try:
+                async with asyncio.timeout(self.timeout.total_seconds()):
+                    if job.kind == "bar":
+                        assert job.bars is not None
+                        out = await slot.strategy.on_bar(job.ctx, job.bars)
+                    else:
+                        assert job.fill is not None
+                        out = await slot.strategy.on_fill(job.ctx, job.fill)
+                job.done.set_result(tuple(out))
+            except Exception as exc:  # isolate: one broken strategy never stops the others
+                what = (
+                    "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+                )
+                log.exception("strategy %s failed on %s", slot.name, job.kind)
+                slot.state = StrategyRunState.ERRORED
+                slot.error = what
+                if self.on_error is not None:
+                    self.on_error(slot.name, what)
+                if not job.done.done():
+                    job.done.set_result(())
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    async def scan(
+        self,
+        now: datetime,
+        bars: Mapping[str, Bar],
+        make_ctx: Callable[[StrategySlot], StrategyContext],
+    ) -> list[TradeProposal]:
+        """Run every due strategy on this tick; proposals come back in registry order."""
+        loop = asyncio.get_running_loop()
+        jobs: list[tuple[StrategySlot, asyncio.Future[Sequence[TradeProposal]]]] = []
+        for slot in self.slots.values():
+            if not slot.due(now):
+                continue
+            slot.last_scan = now
+            fut: asyncio.Future[Sequence[TradeProposal]] = loop.create_future()
+            universe = slot.strategy.universe()
+            view = {s: b for s, b in bars.items() if s in universe}
+            slot.inbox.put_nowait(_Job("bar", make_ctx(slot), view, None, fut))
+            jobs.append((slot, fut))
+        return await self._collect(jobs)
+
+    async def deliver_fill(self, fill: Fill, ctx: StrategyContext) -> list[TradeProposal]:
+        slot = self.slots.get(fill.strategy or "")
+        if slot is None or slot.state in (StrategyRunState.STOPPED, StrategyRunState.ERRORED):
+            return []
+        fut: asyncio.Future[Sequence[TradeProposal]] = asyncio.get_running_loop().create_future()
+        slot.inbox.put_nowait(_Job("fill", ctx, None, fill, fut))
+        return await self._collect([(slot, fut)])
+
+    async def _collect(
+        self, jobs: list[tuple[StrategySlot, asyncio.Future[Sequence[TradeProposal]]]]
+    ) -> list[TradeProposal]:
+        out: list[TradeProposal] = []
+        for slot, fut in jobs:
+            proposals = await fut
+            for p in proposals:
+                if p.strategy != slot.name:
+                    log.error(
+                        "strategy %s returned a proposal as %s; dropped", slot.name, p.strategy
+                    )
+                    continue
+                slot.proposals_today += 1
+                slot.last_reason = p.reason
+                out.append(p)
+        return out
+
+    # -- control -----------------------------------------------------------------------------
+
+    def get(self, name: str) -> StrategySlot:
+        try:
+            return self.slots[name]
+        except KeyError:
+            raise KeyError(f"no strategy {name!r}; running: {', '.join(self.slots)}") from None
+
+    def pause(self, name: str) -> None:
+        slot = self.get(name)
+        if slot.state is StrategyRunState.RUNNING:
+            slot.state = StrategyRunState.PAUSED
+
+    def resume(self, name: str) -> None:
+        slot = self.get(name)
+        if slot.state in (
+            StrategyRunState.PAUSED,
+            StrategyRunState.ERRORED,
+            StrategyRunState.STOPPED,
+        ):
+            slot.state = StrategyRunState.RUNNING
+            slot.error = ""
+
+    def stop_strategy(self, name: str) -> None:
+        self.get(name).state = StrategyRunState.STOPPED
+
+    def set_profile(self, name: str, profile: str) -> None:
+        slot = self.get(name)
+        cls = strategy_class(name)
+        state = slot.strategy.state()
+        new = cls.from_profile(profile)
+        new.restore(state)
+        slot.strategy = new
+
+    def new_day(self) -> None:
+        for slot in self.slots.values():
+            slot.proposals_today = 0
+
+    def status(
+        self,
+        name: str,
+        *,
+        open_positions: int,
+        realized: float,
+        unrealized: float,
+        open_risk: float,
+    ) -> StrategyStatus:
+        slot = self.get(name)
+        s = slot.strategy
+        return StrategyStatus(
+            name=s.name,
+            title=s.title,
+            state=slot.state,
+            profile=s.profile,
+            open_positions=open_positions,
+            proposals_today=slot.proposals_today,
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            pnl_history=tuple(slot.pnl_history),
+            last_reason=slot.last_reason,
+            error=slot.error,
+            allocation_cap=allocation_cap(s.name, s.profile),
+            open_risk=open_risk,
+            params=tuple((k, str(v)) for k, v in s.params.model_dump().items()),
+        )
+
+    def persisted_state(self, name: str) -> dict[str, Any]:
+        slot = self.get(name)
+        return {
+            "run_state": slot.state.value,
+            "profile": slot.profile,
+            "strategy": slot.strategy.state(),
+            "pnl_history": list(slot.pnl_history),
+        }
+
+    def restore_state(self, name: str, data: Mapping[str, Any]) -> None:
+        slot = self.get(name)
+        profile = data.get("profile")
+        if isinstance(profile, str) and profile != slot.profile:
+            slot.strategy = strategy_class(name).from_profile(profile)
+        run_state = data.get("run_state")
+        if run_state in {s.value for s in StrategyRunState}:
+            # An errored strategy restarts running: the error was in the previous process.
+            state = StrategyRunState(run_state)
+            slot.state = StrategyRunState.RUNNING if state is StrategyRunState.ERRORED else state
+        inner = data.get("strategy")
+        if isinstance(inner, Mapping):
+            slot.strategy.restore(inner)
+        hist = data.get("pnl_history")
+        if isinstance(hist, list):
+            slot.pnl_history.extend(float(x) for x in hist)

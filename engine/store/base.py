@@ -1,0 +1,299 @@
+"""Connection, lifecycle and transactions shared by every part of `Store`.
+
+Concurrency. aiosqlite runs one connection on one worker thread, and a transaction spans
+several awaits, so one asyncio lock serialises transactions: another task's statement can
+never land inside ours, and readers never see a half-written fill. Within
+``async with store.transaction():`` the owning task's calls join the open transaction.
+``BEGIN IMMEDIATE`` plus ``busy_timeout`` serialise against other processes on the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import aiosqlite
+
+from engine.store.codec import JSONValue
+from engine.store.errors import NotAStoreDatabaseError, StoreClosedError, StoreError
+from engine.store.rows import Row
+from engine.store.schema import migrate
+
+log = logging.getLogger("engine.store")
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+ZERO = Decimal(0)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def json_text(value: JSONValue) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
+def check_name(field: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise ValueError(f"{field}={value!r} must be a non-empty string of at most 200 characters")
+    return value
+
+
+class StoreBase:
+    """Connection handling; `engine.store.store.Store` adds the tables."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        *,
+        schema_version: int,
+        synchronous: Synchronous,
+        equity_batch: int,
+        equity_flush_seconds: float,
+    ) -> None:
+        self._conn: aiosqlite.Connection | None = conn
+        self.path = path
+        self.schema_version = schema_version
+        self.synchronous = synchronous
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._equity_batch = equity_batch
+        self._equity_flush_seconds = equity_flush_seconds
+        self._equity_buf: list[tuple[object, ...]] = []
+        self._equity_buf_since = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout_ms: int = 5000,
+        equity_batch: int = 256,
+        equity_flush_seconds: float = 1.0,
+    ) -> Self:
+        """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+        Equity snapshots are buffered until `equity_batch` are waiting or the oldest is
+        `equity_flush_seconds` old (and on `flush()`/`close()`); everything else is written
+        when the call returns.
+        """
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous={synchronous!r}: allowed values are 'NORMAL', 'FULL'")
+        if busy_timeout_ms < 0:
+            raise ValueError(f"busy_timeout_ms={busy_timeout_ms} must be >= 0")
+        if equity_batch < 1:
+            raise ValueError(f"equity_batch={equity_batch} must be >= 1")
+        path = await asyncio.to_thread(_prepare_path, Path(path))
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        try:
+            await _configure(conn, path, synchronous, busy_timeout_ms)
+            version = await migrate(conn, path)
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise NotAStoreDatabaseError(f"{path} is not a usable SQLite database: {exc}") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        log.debug("opened %s (schema v%d, synchronous=%s)", path, version, synchronous)
+        return cls(
+            conn,
+            path,
+            schema_version=version,
+            synchronous=synchronous,
+            equity_batch=equity_batch,
+            equity_flush_seconds=equity_flush_seconds,
+        )
+
+    async def close(self) -> None:
+        """Flush buffered writes and close. Safe to call twice."""
+        if self._conn is None:
+            return
+        if self._owns_tx():
+            raise StoreError("close() called inside store.transaction(); leave the block first")
+        try:
+            await self.flush()
+        finally:
+            async with self._lock:
+                conn, self._conn = self._conn, None
+                if conn is not None:
+                    try:
+                        await conn.execute("PRAGMA optimize")
+                    except sqlite3.Error:
+                        log.debug("PRAGMA optimize failed on close", exc_info=True)
+                    await conn.close()
+
+    async def pragmas(self) -> dict[str, int | str]:
+        """The connection's durability settings, for diagnostics (`wsb status`) and tests."""
+        out: dict[str, int | str] = {}
+        async with self._read() as conn:
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "foreign_keys",
+                "busy_timeout",
+                "user_version",
+            ):
+                rows = await self._rows(conn, f"PRAGMA {name}")
+                out[name] = rows[0][0]
+        return out
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ transactions
+
+    def _require(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreClosedError(f"store {self.path} is closed")
+        return self._conn
+
+    def _owns_tx(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Group writes into one ``BEGIN IMMEDIATE ... COMMIT`` (e.g. a tick's events).
+
+        Store calls made by this task inside the block join it; an exception rolls all of
+        it back. Other tasks wait until the block ends, so keep it short and do not await
+        other tasks that use the store from inside it. `record_fill` refuses to run inside:
+        a fill is committed on its own, before anything about it is published.
+        """
+        async with self._tx():
+            yield
+
+    @asynccontextmanager
+    async def _tx(self, mode: str = "IMMEDIATE") -> AsyncIterator[aiosqlite.Connection]:
+        if self._owns_tx():
+            yield self._require()
+            return
+        async with self._lock:
+            conn = self._require()
+            await self._begin(conn, mode)
+            self._owner = asyncio.current_task()
+            try:
+                yield conn
+                await conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback(conn)
+                raise
+            finally:
+                self._owner = None
+
+    @asynccontextmanager
+    async def _single(self) -> AsyncIterator[aiosqlite.Connection]:
+        """For exactly one write statement: outside a transaction it runs in autocommit, where
+        SQLite makes the statement its own atomic, durable transaction. That saves the two
+        extra thread round trips of BEGIN and COMMIT; inside `transaction()` it joins."""
+        if self._owns_tx():
+            yield self._require()
+            return
+        async with self._lock:
+            yield self._require()
+
+    @asynccontextmanager
+    async def _read(self, *, snapshot: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """Reads take the lock too, so they never see another task's open transaction.
+        `snapshot` wraps several statements in one read transaction (one consistent view)."""
+        if self._owns_tx():
+            yield self._require()
+            return
+        if snapshot:
+            async with self._tx("DEFERRED") as conn:
+                yield conn
+            return
+        async with self._lock:
+            yield self._require()
+
+    async def _begin(self, conn: aiosqlite.Connection, mode: str) -> None:
+        try:
+            await conn.execute(f"BEGIN {mode}")
+        except sqlite3.OperationalError as exc:
+            # A rollback interrupted by a second cancellation can leave a transaction open.
+            if "within a transaction" not in str(exc):
+                raise
+            log.warning("rolling back a transaction left open by a cancelled task")
+            await conn.execute("ROLLBACK")
+            await conn.execute(f"BEGIN {mode}")
+
+    async def _rollback(self, conn: aiosqlite.Connection) -> None:
+        try:
+            # Shielded: a task cancelled mid-transaction must still roll back.
+            await asyncio.shield(conn.execute("ROLLBACK"))
+        except sqlite3.OperationalError as exc:
+            if "no transaction is active" not in str(exc):
+                log.error("rollback failed: %s", exc)
+
+    @staticmethod
+    async def _rows(
+        conn: aiosqlite.Connection, sql: str, params: Sequence[object] = ()
+    ) -> list[Row]:
+        return list(await conn.execute_fetchall(sql, params))
+
+    async def flush(self) -> None:
+        """Write anything buffered. Overridden where a part of the store buffers."""
+
+
+def _prepare_path(path: Path) -> Path:
+    """Create the parent directories and an empty database file readable only by the user
+    (SQLite gives the -wal and -shm files the same mode). An existing file is left alone."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise StoreError(
+            f"--db {path} is a directory; give a file path such as {path / 'sim.sqlite'}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return path
+    except OSError as exc:
+        raise StoreError(f"cannot create database {path}: {exc}") from exc
+    os.close(fd)
+    return path
+
+
+async def _configure(
+    conn: aiosqlite.Connection, path: Path, synchronous: Synchronous, busy_timeout_ms: int
+) -> None:
+    # busy_timeout first: switching to WAL needs a lock another process may briefly hold.
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+    mode = str(rows[0][0]).lower() if rows else "?"
+    if mode != "wal":
+        raise StoreError(
+            f"{path}: SQLite refused WAL mode (journal_mode={mode}); the store needs WAL. "
+            "Network file systems do not support it: put the database on a local disk"
+        )
+    await conn.execute(f"PRAGMA synchronous = {synchronous}")
+    await conn.execute("PRAGMA foreign_keys = ON")

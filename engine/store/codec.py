@@ -1,0 +1,406 @@
+"""Reversible JSON encoding of the domain dataclasses, shared by the store and the remote protocol.
+
+Encoding rules (stable: stored rows and wire messages depend on them):
+
+- ``Decimal`` -> its exact string (``"1.10"`` stays ``"1.10"``); never a float.
+- ``datetime`` -> ISO-8601 in UTC with microseconds (``2024-01-02T14:30:00.000000+00:00``): a
+  fixed width, so text order is time order in SQL. Naive datetimes are refused.
+- ``date`` -> ``YYYY-MM-DD``; enums -> their value; tuples, lists and sets -> lists;
+  mappings -> objects with string keys.
+- Non-finite floats -> ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` so the JSON stays strict.
+- Instruments -> their symbol (OCC for options) when ``instrument_from_symbol`` gives the same
+  instrument back; otherwise (an adjusted contract's multiplier, an index flag the symbol does
+  not imply) an object carrying every field.
+- Other dataclasses -> an object of their init fields. Engine events also carry ``kind``.
+
+Decoding is driven by the target type's annotations, strictly: a wrong type, an unknown key
+or a value the domain refuses raises `CodecError` naming the path, the value and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from functools import lru_cache
+from typing import Any, TypeAlias, TypeVar, overload
+
+from engine.domain.events import EngineEvent
+from engine.domain.instruments import Equity, Instrument, OptionContract, instrument_from_symbol
+
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+JSONObject: TypeAlias = dict[str, JSONValue]
+
+T = TypeVar("T")
+
+_NONFINITE_OUT = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_NONFINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+class CodecError(ValueError):
+    """A value could not be encoded or decoded; the message names where and why."""
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+def format_ts(value: datetime, *, field: str = "datetime") -> str:
+    """UTC ISO-8601 with microseconds, fixed width so that string order is time order."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise CodecError(f"{field}={value!r} is naive; timestamps must be timezone-aware UTC")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_ts(text: str, *, field: str = "datetime") -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"{field}={text!r} is not an ISO-8601 timestamp") from exc
+    if value.tzinfo is None:
+        raise CodecError(f"{field}={text!r} has no UTC offset; stored timestamps are UTC")
+    return value.astimezone(UTC)
+
+
+def parse_decimal(text: str, *, field: str = "decimal") -> Decimal:
+    try:
+        return Decimal(text)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise CodecError(f"{field}={text!r} is not a decimal number") from exc
+
+
+# --------------------------------------------------------------------------- instruments
+
+
+def instrument_to_jsonable(instrument: Instrument) -> JSONValue:
+    symbol = instrument.symbol
+    try:
+        if instrument_from_symbol(symbol) == instrument:
+            return symbol
+    except ValueError:
+        pass
+    if isinstance(instrument, OptionContract):
+        return {
+            "type": "option",
+            "underlying": instrument.underlying,
+            "expiry": instrument.expiry.isoformat(),
+            "strike": str(instrument.strike),
+            "right": instrument.right.value,
+            "multiplier": instrument.multiplier,
+        }
+    return {"type": "equity", "symbol": instrument.symbol, "is_index": instrument.is_index}
+
+
+def instrument_from_jsonable(data: object, *, path: str = "instrument") -> Instrument:
+    if isinstance(data, str):
+        try:
+            return instrument_from_symbol(data)
+        except ValueError as exc:
+            raise CodecError(f"{path}={data!r}: {exc}") from exc
+    if isinstance(data, dict):
+        kind = data.get("type")
+        if kind == "option":
+            return _decode_dataclass(
+                OptionContract, {k: v for k, v in data.items() if k != "type"}, path
+            )
+        if kind == "equity":
+            return _decode_dataclass(Equity, {k: v for k, v in data.items() if k != "type"}, path)
+        raise CodecError(f"{path}.type={kind!r}: expected 'option' or 'equity'")
+    raise CodecError(f"{path}={data!r}: expected a symbol string or an instrument object")
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+@lru_cache(maxsize=512)
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def to_jsonable(obj: object) -> JSONValue:
+    """Encode a domain value (dataclasses, Decimal, datetimes, enums, containers) as JSON data."""
+    # Enum first: StrEnum members are also str, IntEnum members also int.
+    if isinstance(obj, Enum):
+        return to_jsonable(obj.value)
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else _NONFINITE_OUT[repr(obj)]
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime):
+        return format_ts(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Equity | OptionContract):
+        return instrument_to_jsonable(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {name: to_jsonable(getattr(obj, name)) for name in _init_fields(type(obj))}
+    if isinstance(obj, Mapping):
+        out: JSONObject = {}
+        for key, value in obj.items():
+            k = to_jsonable(key)
+            if not isinstance(k, str):
+                raise CodecError(f"mapping key {key!r} must encode to a string, got {k!r}")
+            out[k] = to_jsonable(value)
+        return out
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, set | frozenset):
+        items = [to_jsonable(v) for v in obj]
+        # Sorted by their JSON text so the same set always encodes the same way.
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    raise CodecError(f"cannot encode {type(obj).__name__} value {obj!r} as JSON")
+
+
+def dumps(obj: object) -> str:
+    """Compact, strict JSON text of a domain value."""
+    return json.dumps(to_jsonable(obj), separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
+def event_to_json(event: EngineEvent) -> JSONObject:
+    """An engine event as a JSON object with its stable ``kind`` first."""
+    body = to_jsonable(event)
+    assert isinstance(body, dict)  # a dataclass always encodes to an object
+    return {"kind": event.kind, **body}
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@overload
+def from_jsonable(cls: type[T], data: object) -> T: ...
+@overload
+def from_jsonable(cls: object, data: object) -> Any: ...
+def from_jsonable(cls: object, data: object) -> Any:
+    """Decode JSON data into `cls` (a dataclass, Decimal, datetime, enum, ``Instrument``,
+    ``tuple[X, ...]``, ``X | None``...). The inverse of `to_jsonable`."""
+    return _decode(cls, data, getattr(cls, "__name__", str(cls)))
+
+
+def loads(cls: type[T], text: str | bytes) -> T:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodecError(f"not valid JSON: {exc}") from exc
+    result: T = from_jsonable(cls, data)
+    return result
+
+
+def event_from_json(data: object) -> EngineEvent:
+    """Decode an object made by `event_to_json`, choosing the class from its ``kind``."""
+    if not isinstance(data, dict):
+        raise CodecError(f"event={data!r}: expected a JSON object with a 'kind'")
+    kind = data.get("kind")
+    cls = event_class(kind if isinstance(kind, str) else "")
+    event: EngineEvent = _decode_dataclass(cls, data, cls.__name__)
+    return event
+
+
+def event_class(kind: str) -> type[EngineEvent]:
+    """The `EngineEvent` subclass whose ``kind`` is `kind` (classes defined anywhere count)."""
+    registry = _event_registry()
+    cls = registry.get(kind)
+    if cls is None:
+        _event_registry.cache_clear()  # a module defining new events may have been imported
+        registry = _event_registry()
+        cls = registry.get(kind)
+    if cls is None:
+        raise CodecError(f"event kind {kind!r} is unknown; known kinds: {sorted(registry)}")
+    return cls
+
+
+@lru_cache(maxsize=1)
+def _event_registry() -> dict[str, type[EngineEvent]]:
+    registry: dict[str, type[EngineEvent]] = {}
+    stack: list[type[EngineEvent]] = [EngineEvent]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if _superseded(cls):
+            continue
+        other = registry.get(cls.kind)
+        if other is not None and other is not cls:
+            raise CodecError(
+                f"event kind {cls.kind!r} is used by both {other.__qualname__} and "
+                f"{cls.__qualname__}; kinds must be unique"
+            )
+        registry[cls.kind] = cls
+    return registry
+
+
+def _superseded(cls: type) -> bool:
+    """`@dataclass(slots=True)` builds a new class; the original lingers among
+    ``__subclasses__()`` until collected. The module's own name for it is the live one."""
+    module = sys.modules.get(cls.__module__)
+    live = getattr(module, cls.__qualname__, cls) if "<locals>" not in cls.__qualname__ else cls
+    return live is not cls and isinstance(live, type) and live.__qualname__ == cls.__qualname__
+
+
+@lru_cache(maxsize=512)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _type_name(tp: object) -> str:
+    return getattr(tp, "__name__", None) or str(tp)
+
+
+def _decode(tp: object, data: object, path: str) -> Any:
+    if tp is Any or tp is object:
+        return data
+    if tp is type(None):
+        if data is not None:
+            raise CodecError(f"{path}={data!r}: expected null")
+        return None
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return _decode_union(typing.get_args(tp), data, path)
+    if origin is typing.Literal:
+        allowed = typing.get_args(tp)
+        if data not in allowed:
+            raise CodecError(f"{path}={data!r}: expected one of {list(allowed)}")
+        return data
+    if origin is not None:
+        return _decode_generic(origin, typing.get_args(tp), data, path)
+    if not isinstance(tp, type):
+        raise CodecError(f"{path}: cannot decode into {tp!r}")
+    return _decode_class(tp, data, path)
+
+
+def _decode_union(args: tuple[Any, ...], data: object, path: str) -> Any:
+    if data is None:
+        if type(None) in args:
+            return None
+        raise CodecError(f"{path}=None: expected {' | '.join(_type_name(a) for a in args)}")
+    arms = [a for a in args if a is not type(None)]
+    if set(arms) == {Equity, OptionContract}:
+        return instrument_from_jsonable(data, path=path)
+    if len(arms) == 1:
+        return _decode(arms[0], data, path)
+    # Prefer the arm whose JSON type matches exactly, so `float | str` keeps the string "NaN".
+    exact = [a for a in arms if isinstance(a, type) and type(data) is a]
+    errors: list[str] = []
+    for arm in exact + [a for a in arms if a not in exact]:
+        try:
+            return _decode(arm, data, path)
+        except CodecError as exc:
+            errors.append(str(exc))
+    raise CodecError(
+        f"{path}={data!r}: matches none of {' | '.join(_type_name(a) for a in arms)} "
+        f"({'; '.join(errors)})"
+    )
+
+
+def _decode_generic(origin: Any, args: tuple[Any, ...], data: object, path: str) -> Any:
+    if origin in (tuple, list, set, frozenset, Sequence):
+        if not isinstance(data, list):
+            raise CodecError(f"{path}={data!r}: expected a JSON array")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(data):
+                raise CodecError(f"{path}: expected {len(args)} items, got {len(data)}")
+            return tuple(
+                _decode(a, v, f"{path}[{i}]")
+                for i, (a, v) in enumerate(zip(args, data, strict=True))
+            )
+        item = args[0] if args else Any
+        items = [_decode(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
+        if origin is list:
+            return items
+        if origin is set:
+            return set(items)
+        if origin is frozenset:
+            return frozenset(items)
+        return tuple(items)
+    if origin in (dict, Mapping):
+        if not isinstance(data, dict):
+            raise CodecError(f"{path}={data!r}: expected a JSON object")
+        key_t, val_t = args if args else (Any, Any)
+        out = {
+            _decode(key_t, k, f"{path}.<key>"): _decode(val_t, v, f"{path}[{k!r}]")
+            for k, v in data.items()
+        }
+        # The domain's Mapping fields default to read-only proxies; keep them read-only.
+        return out if origin is dict else types.MappingProxyType(out)
+    raise CodecError(f"{path}: cannot decode into {origin!r}")
+
+
+def _decode_class(tp: type, data: object, path: str) -> Any:
+    if issubclass(tp, Enum):
+        try:
+            return tp(data)
+        except ValueError as exc:
+            allowed = [m.value for m in tp]
+            raise CodecError(f"{path}={data!r}: expected one of {allowed}") from exc
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise CodecError(f"{path}={data!r}: expected true or false")
+        return data
+    if tp is int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            raise CodecError(f"{path}={data!r}: expected an integer")
+        return data
+    if tp is float:
+        if isinstance(data, str) and data in _NONFINITE_IN:
+            return _NONFINITE_IN[data]
+        if not isinstance(data, int | float) or isinstance(data, bool):
+            raise CodecError(f"{path}={data!r}: expected a number")
+        return float(data)
+    if tp is str:
+        if not isinstance(data, str):
+            raise CodecError(f"{path}={data!r}: expected a string")
+        return data
+    if tp is Decimal:
+        # Floats are refused: they would smuggle binary rounding into the ledger.
+        if isinstance(data, str):
+            return parse_decimal(data, field=path)
+        if isinstance(data, int) and not isinstance(data, bool):
+            return Decimal(data)
+        raise CodecError(f'{path}={data!r}: expected a decimal as a string, e.g. "1.25"')
+    if tp is datetime:
+        if not isinstance(data, str):
+            raise CodecError(f"{path}={data!r}: expected an ISO-8601 UTC timestamp string")
+        return parse_ts(data, field=path)
+    if tp is date:
+        if not isinstance(data, str):
+            raise CodecError(f"{path}={data!r}: expected a YYYY-MM-DD string")
+        try:
+            return date.fromisoformat(data)
+        except ValueError as exc:
+            raise CodecError(f"{path}={data!r}: expected a YYYY-MM-DD date") from exc
+    if tp in (Equity, OptionContract):
+        inst = instrument_from_jsonable(data, path=path)
+        if not isinstance(inst, tp):
+            raise CodecError(f"{path}={data!r}: expected {tp.__name__}, got {type(inst).__name__}")
+        return inst
+    if dataclasses.is_dataclass(tp):
+        return _decode_dataclass(tp, data, path)
+    raise CodecError(f"{path}: cannot decode into {tp.__name__}")
+
+
+def _decode_dataclass(tp: type[T], data: object, path: str) -> T:
+    if not isinstance(data, dict):
+        raise CodecError(f"{path}={data!r}: expected a JSON object for {tp.__name__}")
+    cls: type = tp  # lru_cache wants a Hashable; a class is one
+    names = _init_fields(cls)
+    extra = set(data) - set(names)
+    # Events carry their ClassVar kind on the wire; it must agree with the target class.
+    if "kind" in extra and data["kind"] == getattr(tp, "kind", object()):
+        extra.discard("kind")
+    if extra:
+        raise CodecError(f"{path}: unknown field(s) {sorted(extra)} for {tp.__name__}")
+    hints = _hints(cls)
+    kwargs = {n: _decode(hints[n], data[n], f"{path}.{n}") for n in names if n in data}
+    try:
+        return tp(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"{path}: {tp.__name__} refused the value: {exc}") from exc

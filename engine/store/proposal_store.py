@@ -1,0 +1,177 @@
+"""Trade proposals with their state, and risk decisions with every check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from engine.domain.proposals import (
+    CheckOutcome,
+    ProposalState,
+    RiskCheckResult,
+    RiskDecision,
+    TradeProposal,
+)
+from engine.store.base import StoreBase, json_text
+from engine.store.codec import format_ts, from_jsonable, parse_ts, to_jsonable
+from engine.store.records import ProposalRecord
+from engine.store.rows import Row, json_object
+
+
+class ProposalStore(StoreBase):
+    """Proposals and risk decisions."""
+
+    # ------------------------------------------------------------------ proposals and decisions
+
+    async def save_proposal(
+        self,
+        proposal: TradeProposal,
+        state: ProposalState = ProposalState.PENDING_RISK,
+        *,
+        at: datetime | None = None,
+        note: str = "",
+    ) -> None:
+        """Insert or replace a proposal (an edited one keeps its id) with its state."""
+        updated = format_ts(at or proposal.created_at, field="at")
+        async with self._single() as conn:
+            await conn.execute(
+                "INSERT INTO proposals (proposal_id, strategy, created_at, state, updated_at, note, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO UPDATE SET "
+                "strategy = excluded.strategy, state = excluded.state, "
+                "updated_at = excluded.updated_at, note = excluded.note, data = excluded.data",
+                (
+                    proposal.proposal_id,
+                    proposal.strategy,
+                    format_ts(proposal.created_at, field="created_at"),
+                    state.value,
+                    updated,
+                    note,
+                    json_text(to_jsonable(proposal)),
+                ),
+            )
+
+    async def set_proposal_state(
+        self, proposal_id: str, state: ProposalState, at: datetime, *, note: str = ""
+    ) -> bool:
+        """Returns False when no such proposal is stored."""
+        async with self._single() as conn:
+            cur = await conn.execute(
+                "UPDATE proposals SET state = ?, updated_at = ?, note = ? WHERE proposal_id = ?",
+                (state.value, format_ts(at, field="at"), note, proposal_id),
+            )
+            return cur.rowcount > 0
+
+    async def load_proposal(self, proposal_id: str) -> ProposalRecord | None:
+        async with self._read() as conn:
+            rows = await self._rows(
+                conn,
+                "SELECT data, state, updated_at, note FROM proposals WHERE proposal_id = ?",
+                (proposal_id,),
+            )
+        return self._proposal_record(rows[0]) if rows else None
+
+    async def load_proposals(
+        self, states: Iterable[ProposalState] | None = None, *, strategy: str | None = None
+    ) -> list[ProposalRecord]:
+        """Proposals, oldest first, optionally only in `states` / of one `strategy`."""
+        clauses: list[str] = []
+        params: list[object] = []
+        if states is not None:
+            wanted = [ProposalState(s).value for s in states]
+            if not wanted:
+                return []
+            clauses.append(f"state IN ({', '.join('?' * len(wanted))})")
+            params += wanted
+        if strategy is not None:
+            clauses.append("strategy = ?")
+            params.append(strategy)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        async with self._read() as conn:
+            rows = await self._rows(
+                conn,
+                f"SELECT data, state, updated_at, note FROM proposals {where} "  # noqa: S608
+                "ORDER BY created_at, proposal_id",
+                params,
+            )
+        return [self._proposal_record(r) for r in rows]
+
+    @staticmethod
+    def _proposal_record(row: Row) -> ProposalRecord:
+        data, state, updated, note = row
+        return ProposalRecord(
+            from_jsonable(TradeProposal, json_object(data, field="proposals.data")),
+            ProposalState(state),
+            parse_ts(updated, field="proposals.updated_at"),
+            note,
+        )
+
+    async def record_risk_decision(self, decision: RiskDecision) -> int:
+        """Store a decision with every check (name, outcome, value, limit, message) in order.
+
+        Check values are REAL columns: a NaN value reads back as None."""
+        decided = format_ts(decision.decided_at, field="decided_at")
+        async with self._tx() as conn:
+            cur = await conn.execute(
+                "INSERT INTO risk_decisions (proposal_id, approved, approved_quantity, decided_at, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    decision.proposal_id,
+                    int(decision.approved),
+                    decision.approved_quantity,
+                    decided,
+                    decision.reason,
+                ),
+            )
+            decision_id = cur.lastrowid
+            assert decision_id is not None
+            await conn.executemany(
+                "INSERT INTO risk_checks (decision_id, seq, name, outcome, value, limit_value, "
+                "message, suggested_quantity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        decision_id,
+                        i,
+                        c.name,
+                        c.outcome.value,
+                        c.value,
+                        c.limit,
+                        c.message,
+                        c.suggested_quantity,
+                    )
+                    for i, c in enumerate(decision.checks)
+                ],
+            )
+        return decision_id
+
+    async def load_risk_decisions(self, proposal_id: str) -> list[RiskDecision]:
+        """Every decision taken on a proposal, oldest first."""
+        async with self._read(snapshot=True) as conn:
+            heads = await self._rows(
+                conn,
+                "SELECT id, approved, approved_quantity, decided_at, reason FROM risk_decisions "
+                "WHERE proposal_id = ? ORDER BY id",
+                (proposal_id,),
+            )
+            checks = await self._rows(
+                conn,
+                "SELECT c.decision_id, c.name, c.outcome, c.value, c.limit_value, c.message, "
+                "c.suggested_quantity FROM risk_checks AS c JOIN risk_decisions AS d "
+                "ON d.id = c.decision_id WHERE d.proposal_id = ? ORDER BY c.decision_id, c.seq",
+                (proposal_id,),
+            )
+        by_decision: dict[int, list[RiskCheckResult]] = {}
+        for did, name, outcome, value, limit, message, suggested in checks:
+            by_decision.setdefault(did, []).append(
+                RiskCheckResult(name, CheckOutcome(outcome), value, limit, message, suggested)
+            )
+        return [
+            RiskDecision(
+                proposal_id,
+                bool(approved),
+                int(qty),
+                tuple(by_decision.get(did, ())),
+                parse_ts(decided, field="risk_decisions.decided_at"),
+                reason,
+            )
+            for did, approved, qty, decided, reason in heads
+        ]

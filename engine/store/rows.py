@@ -1,0 +1,176 @@
+"""Domain values <-> SQLite rows. Decimals travel as exact text, timestamps as UTC ISO text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.domain.instruments import Instrument
+from engine.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side
+from engine.domain.portfolio import Position
+from engine.store.codec import (
+    CodecError,
+    JSONObject,
+    dumps,
+    format_ts,
+    from_jsonable,
+    instrument_from_jsonable,
+    parse_decimal,
+    parse_ts,
+)
+
+Row = Sequence[Any]
+
+
+def ts_or_none(value: datetime | None, *, field: str) -> str | None:
+    return None if value is None else format_ts(value, field=field)
+
+
+def parse_ts_or_none(text: str | None, *, field: str) -> datetime | None:
+    return None if text is None else parse_ts(text, field=field)
+
+
+def dec_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_dec_or_none(text: str | None, *, field: str) -> Decimal | None:
+    return None if text is None else parse_decimal(text, field=field)
+
+
+def json_object(text: str, *, field: str) -> JSONObject:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodecError(f"{field} holds invalid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CodecError(f"{field}={data!r}: expected a JSON object")
+    return data
+
+
+def instrument_from_text(text: str, *, field: str) -> Instrument:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodecError(f"{field} holds invalid JSON: {exc}") from exc
+    return instrument_from_jsonable(data, path=field)
+
+
+# --------------------------------------------------------------------------- positions
+
+# instrument, quantity, avg_price, realized_pnl, opened_at
+POSITION_COLUMNS = "instrument, quantity, avg_price, realized_pnl, opened_at"
+
+
+def position_values(pos: Position) -> tuple[str, int, str, str, str | None]:
+    return (
+        dumps(pos.instrument),
+        pos.quantity,
+        str(pos.avg_price),
+        str(pos.realized_pnl),
+        ts_or_none(pos.opened_at, field="opened_at"),
+    )
+
+
+def position_from_row(row: Row, *, where: str) -> Position:
+    instrument_text, quantity, avg_price, realized, opened_at = row[:5]
+    return Position(
+        instrument=instrument_from_text(instrument_text, field=f"{where}.instrument"),
+        quantity=int(quantity),
+        avg_price=parse_decimal(avg_price, field=f"{where}.avg_price"),
+        realized_pnl=parse_decimal(realized, field=f"{where}.realized_pnl"),
+        opened_at=parse_ts_or_none(opened_at, field=f"{where}.opened_at"),
+    )
+
+
+# --------------------------------------------------------------------------- fills
+
+FILL_COLUMNS = (
+    "fill_id, client_order_id, broker_order_id, symbol, instrument, side, quantity, price, "
+    "commission, ts, leg_index, strategy, liquidity, cash_delta"
+)
+
+
+def fill_values(fill: Fill) -> tuple[object, ...]:
+    return (
+        fill.fill_id,
+        fill.client_order_id,
+        fill.broker_order_id,
+        fill.symbol,
+        dumps(fill.instrument),
+        fill.side.value,
+        fill.quantity,
+        str(fill.price),
+        str(fill.commission),
+        format_ts(fill.ts, field=f"fill {fill.fill_id} ts"),
+        fill.leg_index,
+        fill.strategy,
+        fill.liquidity,
+        str(fill.cash_delta),
+    )
+
+
+def fill_from_row(row: Row) -> Fill:
+    """`row` is `FILL_COLUMNS` in order."""
+    fill_id = row[0]
+    where = f"fills[{fill_id}]"
+    return Fill(
+        fill_id=fill_id,
+        client_order_id=row[1],
+        broker_order_id=row[2],
+        instrument=instrument_from_text(row[4], field=f"{where}.instrument"),
+        side=Side(row[5]),
+        quantity=int(row[6]),
+        price=parse_decimal(row[7], field=f"{where}.price"),
+        commission=parse_decimal(row[8], field=f"{where}.commission"),
+        ts=parse_ts(row[9], field=f"{where}.ts"),
+        leg_index=int(row[10]),
+        strategy=row[11],
+        liquidity=row[12],
+    )
+
+
+# --------------------------------------------------------------------------- orders
+
+ORDER_COLUMNS = (
+    "client_order_id, broker_order_id, strategy, proposal_id, status, is_open, quantity, "
+    "filled_quantity, avg_fill_price, reject_reason, request, created_at, updated_at"
+)
+
+
+def order_values(order: Order) -> tuple[object, ...]:
+    req = order.request
+    return (
+        req.client_order_id,
+        order.broker_order_id,
+        req.strategy,
+        req.proposal_id,
+        order.status.value,
+        int(order.status.is_open),
+        req.quantity,
+        order.filled_quantity,
+        dec_or_none(order.avg_fill_price),
+        order.reject_reason,
+        dumps(req),
+        format_ts(order.created_at, field="order created_at"),
+        format_ts(order.updated_at, field="order updated_at"),
+    )
+
+
+def order_from_row(row: Row) -> Order:
+    """`row` is `ORDER_COLUMNS` in order."""
+    where = f"orders[{row[0]}]"
+    request = from_jsonable(OrderRequest, json_object(row[10], field=f"{where}.request"))
+    return Order(
+        request=request,
+        broker_order_id=row[1],
+        status=OrderStatus(row[4]),
+        created_at=parse_ts(row[11], field=f"{where}.created_at"),
+        updated_at=parse_ts(row[12], field=f"{where}.updated_at"),
+        filled_quantity=int(row[7]),
+        avg_fill_price=parse_dec_or_none(row[8], field=f"{where}.avg_fill_price"),
+        reject_reason=row[9],
+    )

@@ -1,0 +1,127 @@
+"""The positions table: equities and options, sortable, gains and losses coloured by sign."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from textual.message import Message
+
+from engine.domain import OptionContract, Position
+from widgets.format import greek, money, pct, price, sign_of
+from widgets.keyed_table import Cell, Column, KeyedTable, SyncStats, num
+from widgets.styles import SignalStyles, signal_styles
+
+
+class PositionGreeks(Protocol):
+    """Per-position greeks as the engine reports them (delta per unit, theta $/day)."""
+
+    delta: float
+    theta: float
+
+
+COLUMNS = (
+    Column("symbol", "symbol"),
+    Column("qty", "qty"),
+    Column("avg", "avg"),
+    Column("mark", "mark"),
+    Column("pnl", "P&L"),
+    Column("pct", "%"),
+    Column("delta", "Δ"),
+    Column("theta", "θ"),
+)
+SORTABLE = tuple(c.key for c in COLUMNS)
+
+
+class PositionsTable(KeyedTable):
+    """Call `show(positions, greeks)` on every portfolio update; only changed cells redraw."""
+
+    class SortChanged(Message):
+        def __init__(self, column: str, reverse: bool) -> None:
+            super().__init__()
+            self.column = column
+            self.reverse = reverse
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(COLUMNS, id=id, classes=classes)
+        self.sort_column = "symbol"
+        self.sort_reverse = False
+        self._styles: SignalStyles | None = None
+        self._last: tuple[Mapping[str, Position], Mapping[str, PositionGreeks]] | None = None
+
+    def on_mount(self) -> None:
+        self._styles = signal_styles(self.app)
+        self.app.theme_changed_signal.subscribe(self, self._on_theme)
+
+    def _on_theme(self, _theme: object) -> None:
+        self._styles = signal_styles(self.app)
+        self.restyle()
+        if self._last is not None:
+            self.show(*self._last)
+
+    def show(
+        self,
+        positions: Mapping[str, Position],
+        greeks: Mapping[str, PositionGreeks] | None = None,
+    ) -> SyncStats:
+        greeks = greeks or {}
+        self._last = (positions, greeks)
+        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        rows = [
+            (sym, self._cells(p, greeks.get(sym), st))
+            for sym, p in positions.items()
+            if p.quantity != 0
+        ]
+        stats = self.sync(rows, keep_order=False)
+        if stats.added or stats.removed or (stats.updated and self.sort_column != "symbol"):
+            self._apply_sort()
+        return stats
+
+    @staticmethod
+    def _cells(p: Position, g: PositionGreeks | None, st: SignalStyles) -> list[Cell]:
+        is_opt = isinstance(p.instrument, OptionContract)
+        label = p.instrument.describe() if isinstance(p.instrument, OptionContract) else p.symbol
+        cost = float(p.cost_basis)
+        pnl = p.unrealized_pnl if p.mark is not None else None
+        ret = (pnl / abs(cost)) if pnl is not None and cost else None
+        s = st.for_sign(sign_of(pnl))
+        if g is not None:
+            delta_val: float | None = g.delta if is_opt else float(p.quantity)
+            theta_val: float | None = g.theta
+        else:
+            delta_val = None if is_opt else float(p.quantity)
+            theta_val = None
+        delta_txt = (
+            greek(delta_val) if is_opt else (f"{delta_val:,.0f}" if delta_val is not None else "—")
+        )
+        return [
+            Cell(label, st.text if not p.is_short else st.warn, sort_key=label),
+            num(f"{p.quantity:,}", p.quantity, st.loss if p.quantity < 0 else ""),
+            num(price(p.avg_price), float(p.avg_price)),
+            num(price(p.mark), p.mark),
+            num(money(pnl, signed=True, cents=False), pnl, s),
+            num(pct(ret, digits=1), ret, s),
+            num(delta_txt, delta_val),
+            num(money(theta_val, signed=True, cents=False) if theta_val is not None else "—", theta_val),
+        ]
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        if column not in SORTABLE:
+            raise ValueError(f"sort column {column!r} is not one of {', '.join(SORTABLE)}")
+        if reverse is None:
+            reverse = (not self.sort_reverse) if column == self.sort_column else column != "symbol"
+        self.sort_column, self.sort_reverse = column, reverse
+        self._apply_sort()
+        self.post_message(self.SortChanged(column, reverse))
+
+    def cycle_sort(self) -> None:
+        i = SORTABLE.index(self.sort_column)
+        self.sort_by(SORTABLE[(i + 1) % len(SORTABLE)])
+
+    def _apply_sort(self) -> None:
+        if self.row_count:
+            self.sort(self.sort_column, key=lambda c: c.sort_key, reverse=self.sort_reverse)
+
+    def on_data_table_header_selected(self, event: KeyedTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))

@@ -1,0 +1,591 @@
+"""`WsbApp`: the Textual desk on top of any `EngineClient` (embedded or remote).
+
+Data flow: one worker reads `client.events()` into a coalescing buffer and tells the UI
+when something is waiting; another refreshes the full snapshot on a timer, never
+overlapping itself. The app applies both to the `Desk` model and publishes a `DeskChange`
+signal that screens render from. Commands (confirm, pause, kill switch, ...) run as workers
+and report back as notifications and log lines; engine errors never reach the screen as a
+traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+import themes
+from engine.runtime.client_api import CommandResult, EngineClient
+from engine.runtime.views import StrategyRunState
+from wsb_tui.bindings import bindings
+from wsb_tui.commands import DeskCommands
+from wsb_tui.screens.confirm import ConfirmOutcome, ConfirmScreen
+from wsb_tui.screens.dashboard import DashboardScreen
+from wsb_tui.screens.desk import Desk, DeskChange, Notice
+from wsb_tui.screens.dialogs import KillSwitchDialog, YesNoDialog
+from wsb_tui.screens.feed import EventBuffer
+from wsb_tui.settings import LoadResult, Settings, default_settings_path, load_settings, save_settings
+
+ClientFactory = Callable[[], Awaitable[EngineClient]]
+
+CLOSE_TIMEOUT_SECONDS = 15.0
+NOTIFY_EVERY_SECONDS = 10.0
+RECONNECT_SECONDS = 2.0
+
+
+class WsbApp(App[None]):
+    CSS_PATH = str(themes.STYLESHEET)
+    TITLE = "wsb"
+    BINDINGS: ClassVar[list[Binding]] = bindings("app")  # type: ignore[assignment]
+    COMMANDS = App.COMMANDS | {DeskCommands}
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
+
+    class EventsReady(Message):
+        """Engine events are waiting in the buffer. Only one is ever in flight."""
+
+    def __init__(
+        self,
+        client: EngineClient | None,
+        *,
+        title_mode: str = "SIM",
+        theme: str | None = None,
+        settings_path: Path | None = None,
+        connect: ClientFactory | None = None,
+    ) -> None:
+        """`client` is a ready client; or pass `client=None` and `connect`, an async factory
+        the app awaits after its first paint (engine warm-up happens behind the dashboard)."""
+        super().__init__()
+        if client is None and connect is None:
+            raise ValueError("WsbApp needs a client or a connect factory")
+        for t in themes.THEMES:
+            self.register_theme(t)
+        self._client = client
+        self._connect = connect
+        self.title_mode = title_mode.upper()
+        self.settings_path = settings_path or default_settings_path()
+        loaded: LoadResult = load_settings(self.settings_path)
+        self.settings: Settings = loaded.settings
+        self._startup_warnings = list(loaded.warnings)
+        wanted = theme or self.settings.theme or themes.DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._startup_warnings.append(
+                f"theme {wanted!r} is not available (choose from {', '.join(themes.THEME_NAMES)}); "
+                f"using {themes.DEFAULT_THEME}"
+            )
+            wanted = themes.DEFAULT_THEME
+        self.theme = wanted
+        self.cursor_blink = True
+        self.desk = Desk(mode=self.title_mode)
+        self.desk_changed: Signal[DeskChange] = Signal(self, "desk-changed")
+        self._event_buffer = EventBuffer()
+        self._first_snapshot = asyncio.Event()
+        self._shutting_down = False
+        self._client_closed = False
+        self._last_notified: dict[str, float] = {}
+        self._auto_opened: set[str] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.push_screen(DashboardScreen(self.title_mode))
+        for w in self._startup_warnings:
+            self.notify(w, severity="warning", timeout=8)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        if self._client is None:
+            self._connect_engine()
+        else:
+            self._start_feeds()
+
+    @property
+    def client(self) -> EngineClient:
+        if self._client is None:
+            raise RuntimeError("the engine is still starting")
+        return self._client
+
+    def _start_feeds(self) -> None:
+        self._poll_snapshots()
+        self._consume_events()
+
+    @work(exclusive=True, group="engine-connect", name="engine start")
+    async def _connect_engine(self) -> None:
+        assert self._connect is not None
+        self._note("info", "starting the engine…")
+        try:
+            self._client = await self._connect()
+        except Exception as exc:
+            self._note("error", f"engine failed to start: {type(exc).__name__}: {exc}", notify=True)
+            return
+        if self._shutting_down:
+            await self._close_client()
+            return
+        self._start_feeds()
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """For tests and benchmarks: until the first snapshot has been drawn."""
+        await asyncio.wait_for(self._first_snapshot.wait(), timeout)
+
+    def _remember_theme(self, theme: Any) -> None:
+        name = getattr(theme, "name", str(theme))
+        if name == self.settings.theme:
+            return
+        self.settings = self.settings.with_theme(name)
+        try:
+            save_settings(self.settings, self.settings_path)
+        except OSError as exc:
+            self.notify(f"could not save settings to {self.settings_path}: {exc}", severity="warning")
+
+    # ------------------------------------------------------------------ engine feed
+    @work(exclusive=True, group="engine-snapshot", name="snapshot refresh")
+    async def _poll_snapshots(self) -> None:
+        failures = 0
+        while not self._shutting_down:
+            try:
+                snap = await self.client.snapshot()
+            except Exception as exc:
+                failures += 1
+                if self.desk.connected or failures == 1:
+                    self.desk.connected = False
+                    self._note("error", f"engine unreachable: {exc}", notify=True, key="snapshot")
+            else:
+                failures = 0
+                self._publish(self.desk.apply_snapshot(snap))
+                if not self._first_snapshot.is_set():
+                    self._first_snapshot.set()
+            # Scheduled after the refresh finished: refreshes never overlap or pile up.
+            await asyncio.sleep(self.settings.refresh_seconds)
+
+    @work(exclusive=True, group="engine-events", name="engine events")
+    async def _consume_events(self) -> None:
+        async for event in self.client.events():
+            if self._event_buffer.add(event):
+                self.post_message(self.EventsReady())
+            if self._shutting_down:
+                break
+        if not self._shutting_down:
+            self.desk.connected = False
+            self._note("warning", "engine event stream ended", notify=True, key="stream")
+            self.set_timer(RECONNECT_SECONDS, self._reconnect_events)
+
+    def _reconnect_events(self) -> None:
+        if not self._shutting_down:
+            self._consume_events()
+
+    def on_wsb_app_events_ready(self, _message: WsbApp.EventsReady) -> None:
+        drained = self._event_buffer.drain()
+        total = DeskChange()
+        for event in drained.events:
+            total.merge(self.desk.apply_event(event))
+        if drained.dropped:
+            total.resync = True
+            total.notices.append(
+                Notice(self.desk.now, "warning", f"UI skipped {drained.dropped} events; resyncing")
+            )
+        self._publish(total)
+        if total.resync:
+            self._resync()
+
+    @work(exclusive=True, group="engine-resync", name="resync")
+    async def _resync(self) -> None:
+        self._publish(self.desk.apply_snapshot(await self.client.snapshot()))
+
+    def _publish(self, change: DeskChange) -> None:
+        self.desk.log_history.extend(change.notices)
+        self.desk_changed.publish(change)
+        now = time.monotonic()
+        for n in change.notices:
+            if not n.notify:
+                continue
+            key = n.key or n.message
+            if now - self._last_notified.get(key, -1e9) < NOTIFY_EVERY_SECONDS:
+                continue
+            self._last_notified[key] = now
+            if len(self._last_notified) > 500:
+                self._last_notified.clear()
+            severity = "error" if n.level == "error" else "warning"
+            self.notify(n.message, severity=severity, timeout=6)
+        for pid in change.new_pending:
+            self._maybe_auto_open(pid)
+
+    def _note(self, level: str, message: str, *, notify: bool = False, key: str = "") -> None:
+        self._publish(DeskChange(notices=[Notice(self.desk.now, level, message, notify, key)]))
+
+    # ------------------------------------------------------------------ workers
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker is reported: a notification, never a traceback."""
+        if event.state is not WorkerState.ERROR:
+            return
+        worker = event.worker
+        error = worker.error
+        self._note(
+            "error",
+            f"{worker.name or worker.group}: {type(error).__name__}: {error}",
+            notify=True,
+            key=f"worker:{worker.group}",
+        )
+        if worker.group == "engine-events" and not self._shutting_down:
+            self.set_timer(RECONNECT_SECONDS, self._reconnect_events)
+
+    def run_command(self, label: str, call: Callable[[], Awaitable[CommandResult]]) -> None:
+        """Send a command to the engine off the UI's critical path; report the outcome."""
+        self._command_worker(label, call)
+
+    @work(group="commands", name="command")
+    async def _command_worker(
+        self, label: str, call: Callable[[], Awaitable[CommandResult]]
+    ) -> CommandResult | None:
+        try:
+            result = await call()
+        except Exception as exc:
+            self._note("error", f"{label} failed: {type(exc).__name__}: {exc}", notify=True)
+            return None
+        if result.ok:
+            self._note("info", f"{label}: {result.message or 'ok'}")
+            self.notify(f"{label}: {result.message or 'ok'}", timeout=3)
+        else:
+            self._note("error", f"{label} refused: {result.message}", notify=True, key=label)
+        return result
+
+    # ------------------------------------------------------------------ proposals
+    def _maybe_auto_open(self, pid: str) -> None:
+        if not self.settings.auto_open_confirm or self.desk.gate_mode != "confirm":
+            return
+        if pid in self._auto_opened or pid not in self.desk.pending:
+            return
+        if not isinstance(self.screen, DashboardScreen):
+            self.notify("a proposal is waiting for you (dashboard: y)", timeout=4)
+            return
+        self._auto_opened.add(pid)
+        if len(self._auto_opened) > 1000:
+            self._auto_opened = {p for p in self._auto_opened if p in self.desk.pending}
+        self.open_confirm(pid)
+
+    def open_confirm(self, pid: str, *, edit: bool = False) -> None:
+        pending = self.desk.pending.get(pid)
+        if pending is None:
+            self.notify("that proposal is no longer waiting", severity="warning", timeout=3)
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        self._auto_opened.add(pid)
+        screen = ConfirmScreen(
+            pending,
+            mode=self.desk.mode,
+            now=self.desk.now,
+            key_guard_seconds=self.settings.confirm_key_guard_seconds,
+            start_editing=edit,
+        )
+        self.push_screen(screen, self._confirm_done)
+
+    def _confirm_done(self, outcome: ConfirmOutcome | None) -> None:
+        if outcome is None:
+            return
+        pid = outcome.proposal_id
+        pending = self.desk.pending.get(pid)
+        label = pending.proposal.strategy if pending is not None else pid
+        if outcome.action == "confirm":
+            qty, limit = outcome.quantity, outcome.limit_price
+            edited = "" if qty is None and limit is None else " (edited)"
+            self.run_command(
+                f"confirm {label}{edited}",
+                lambda: self.client.confirm(pid, quantity=qty, limit_price=limit),
+            )
+        elif outcome.action == "reject":
+            self.send_reject(pid, outcome.note)
+        elif outcome.action == "gone":
+            self.notify(f"proposal from {label} left the queue: {outcome.note}", severity="warning")
+        else:
+            self._note("info", f"deferred proposal from {label}")
+        self.call_after_refresh(self._open_next_waiting)
+
+    def _open_next_waiting(self) -> None:
+        """After one decision, the next proposal nobody has looked at yet (deferred ones
+        stay in the queue until the person picks them)."""
+        for pid in self.desk.pending:
+            if pid not in self._auto_opened:
+                self._maybe_auto_open(pid)
+                return
+
+    def send_reject(self, pid: str, note: str = "") -> None:
+        pending = self.desk.pending.get(pid)
+        label = pending.proposal.strategy if pending is not None else pid
+        self.run_command(f"reject {label}", lambda: self.client.reject(pid, note))
+
+    def send_confirm(self, pid: str, quantity: int | None = None, limit: Decimal | None = None) -> None:
+        self.run_command(
+            f"confirm {pid}", lambda: self.client.confirm(pid, quantity=quantity, limit_price=limit)
+        )
+
+    # ------------------------------------------------------------------ strategies
+    def toggle_strategy(self, name: str) -> None:
+        status = self.desk.strategies.get(name)
+        if status is not None and status.state is StrategyRunState.RUNNING:
+            self.pause_strategy(name)
+        else:
+            self.resume_strategy(name)
+
+    def pause_strategy(self, name: str) -> None:
+        self.run_command(f"pause {name}", lambda: self.client.pause_strategy(name))
+
+    def resume_strategy(self, name: str) -> None:
+        self.run_command(f"resume {name}", lambda: self.client.resume_strategy(name))
+
+    def stop_strategy(self, name: str) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_command(f"stop {name}", lambda: self.client.stop_strategy(name))
+
+        self.push_screen(
+            YesNoDialog(f"Stop {name}?", "It stops proposing until resumed; positions stay open.", yes="Stop", danger=True),
+            answered,
+        )
+
+    def set_profile(self, name: str, profile: str) -> None:
+        self.run_command(
+            f"profile {name} → {profile}", lambda: self.client.set_profile(name, profile)
+        )
+
+    def open_strategy(self, name: str) -> None:
+        from wsb_tui.screens.strategy import StrategyScreen
+
+        if name not in self.desk.strategies:
+            self.notify(f"unknown strategy {name!r}", severity="warning")
+            return
+        self.push_screen(StrategyScreen(name))
+
+    # ------------------------------------------------------------------ risk
+    def set_trading_state(self, state: str) -> None:
+        def send() -> None:
+            self.run_command(f"trading {state}", lambda: self.client.set_trading_state(state, "desk"))
+
+        if state == "HALTED":
+            send()
+            return
+        self.push_screen(
+            YesNoDialog(f"Set trading {state}?", f"New orders will be allowed per {state} rules."),
+            lambda yes: send() if yes else None,
+        )
+
+    def reset_breaker(self, name: str) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_command(f"reset breaker {name}", lambda: self.client.reset_breaker(name))
+
+        self.push_screen(
+            YesNoDialog(
+                f"Reset breaker {name}?",
+                "Trading it blocked resumes. Do this only once the cause is understood.",
+                yes="Reset",
+                danger=True,
+            ),
+            answered,
+        )
+
+    def action_kill_switch(self) -> None:
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                return
+            flatten = choice == "flatten"
+            self.run_command(
+                "kill switch" + (" + flatten" if flatten else ""),
+                lambda: self.client.kill_switch(flatten=flatten),
+            )
+
+        self.push_screen(KillSwitchDialog(self.desk.open_positions()), chosen)
+
+    # ------------------------------------------------------------------ navigation
+    def _push_unique(self, screen_cls: type, *args: Any) -> None:
+        if isinstance(self.screen, screen_cls):
+            return
+        self.push_screen(screen_cls(*args))
+
+    def action_open_risk(self) -> None:
+        from wsb_tui.screens.risk import RiskScreen
+
+        self._push_unique(RiskScreen)
+
+    def action_open_blotter(self) -> None:
+        from wsb_tui.screens.blotter import BlotterScreen
+
+        self._push_unique(BlotterScreen)
+
+    def open_chain(self, symbol: str | None = None) -> None:
+        from wsb_tui.screens.chain import ChainScreen
+
+        self._push_unique(ChainScreen, symbol or self._default_symbol())
+
+    def action_open_chain(self) -> None:
+        self.open_chain()
+
+    def open_chart(self, symbol: str | None = None) -> None:
+        from wsb_tui.screens.chart import ChartScreen
+
+        self._push_unique(ChartScreen, symbol or self._default_symbol())
+
+    def action_open_chart(self) -> None:
+        self.open_chart()
+
+    def action_help(self) -> None:
+        from wsb_tui.screens.help import HelpScreen
+
+        self._push_unique(HelpScreen)
+
+    def action_go_dashboard(self) -> None:
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, DashboardScreen):
+            self.pop_screen()
+
+    def _default_symbol(self) -> str:
+        unders = self.desk.underlyings()
+        return unders[0] if unders else "SPY"
+
+    def action_cycle_theme(self) -> None:
+        self.theme = themes.next_theme(self.theme)
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    # ------------------------------------------------------------------ quitting
+    async def action_quit(self) -> None:
+        await self.action_request_quit()
+
+    async def action_request_quit(self) -> None:
+        if self._shutting_down:
+            return
+        n = self.desk.open_positions()
+        if n == 0:
+            await self.shutdown()
+            return
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self.shutdown()
+
+        self.push_screen(
+            YesNoDialog(
+                "Quit with open positions?",
+                f"{n} position(s) stay open at the broker. The engine stops and saves its "
+                "orders and state; it will reconcile on the next start.",
+                yes="Quit",
+            ),
+            answered,
+        )
+
+    async def shutdown(self) -> None:
+        """Stop the engine cleanly (it persists orders and state), then leave."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
+        self.workers.cancel_group(self, "engine-events")
+        self.workers.cancel_group(self, "engine-snapshot")
+        await self._close_client()
+        self.exit()
+
+    async def _close_client(self) -> None:
+        if self._client_closed or self._client is None:
+            return
+        self._client_closed = True
+        try:
+            await asyncio.wait_for(self.client.close(), CLOSE_TIMEOUT_SECONDS)
+        except Exception as exc:  # report, but never trap the person in the app
+            self.log.error(f"engine close failed: {exc!r}")
+
+    async def on_unmount(self) -> None:
+        # Belt and braces: however the app ends, the engine is asked to close.
+        self._shutting_down = True
+        await self._close_client()
+
+    # ------------------------------------------------------------------ palette
+    def strategy_names(self) -> list[str]:
+        return list(self.desk.strategies)
+
+    def replace_settings(self, **changes: Any) -> None:
+        self.settings = replace(self.settings, **changes)
+        save_settings(self.settings, self.settings_path)
+
+
+def client_of(built: object) -> EngineClient:
+    """The client inside whatever an engine builder returned: a client, an
+    `(engine, client)` pair, or an object with a `.client`."""
+    if isinstance(built, EngineClient):
+        return built
+    if isinstance(built, tuple | list):
+        for item in built:
+            if isinstance(item, EngineClient):
+                return item
+    inner = getattr(built, "client", None)
+    if isinstance(inner, EngineClient):
+        return inner
+    raise TypeError(f"cannot find an EngineClient in {type(built).__name__}")
+
+
+class EmbeddedClient:
+    """An embedded engine's client that also owns the engine's run: the engine runs as a
+    task in the app's loop, and `close()` asks it to stop, waits until it has persisted
+    its state, then closes the store."""
+
+    def __init__(self, built: object) -> None:
+        self._built = built
+        self._inner = client_of(built)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        engine = getattr(self._built, "engine", None)
+        run = getattr(engine, "run", None)
+        if run is not None:
+            self._task = asyncio.create_task(run(), name="embedded engine")
+
+    @property
+    def engine_task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def close(self) -> None:
+        await self._inner.close()
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            closer = getattr(self._built, "close", None)
+            if closer is not None:
+                await closer()
+
+
+def run_tui(
+    client: EngineClient | None = None,
+    *,
+    connect: ClientFactory | None = None,
+    builder: Callable[..., Awaitable[object]] | None = None,
+    config: object = None,
+    db_path: Path | None = None,
+    speed: float | None = None,
+    **kw: Any,
+) -> None:
+    """Run the desk in this terminal until the person quits.
+
+    Either a ready `client`, an async `connect()` returning one, or an embedded-engine
+    `builder(config, db_path=, headless=False, speed=)` awaited inside the app's event loop
+    (so the engine and the UI share one loop and the dashboard paints before warm-up ends).
+    """
+    if client is None and connect is None and builder is not None:
+        build = builder
+
+        async def connect_built() -> EngineClient:
+            built = await build(config, db_path=db_path, headless=False, speed=speed)
+            owned = EmbeddedClient(built)
+            owned.start()
+            return owned  # type: ignore[return-value]
+
+        connect = connect_built
+    WsbApp(client, connect=connect, **kw).run()
