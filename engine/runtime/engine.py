@@ -64,6 +64,7 @@ from engine.runtime.clock import Clock, SimulatedClock
 from engine.runtime.gate import ConfirmationGate, GateMode, Waiting
 from engine.runtime.ledger import Ledger
 from engine.runtime.manager import StrategyManager, StrategySlot
+from engine.runtime.monitor import MonitorUpdate, MonitorView, RiskMonitor
 from engine.runtime.views import (
     DataHealth,
     EngineSnapshot,
@@ -90,6 +91,12 @@ class MinuteFeed(Protocol):
     """A source that can hand the engine every symbol's bar for one minute at once."""
 
     def minute_bars_at(self, ts: datetime) -> Mapping[str, Bar]: ...
+
+
+class DailyFeed(Protocol):
+    """A source that hands every symbol's daily bar for one session (daily backtests)."""
+
+    def daily_bars_at(self, session: date) -> Mapping[str, Bar]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +128,7 @@ class Engine:
         self,
         *,
         market: MarketData,
-        feed: MinuteFeed,
+        feed: MinuteFeed | DailyFeed,
         broker: Broker,
         store: Store,
         clock: SimulatedClock,
@@ -135,7 +142,18 @@ class Engine:
         strategy_timeout: timedelta = timedelta(seconds=10),
         equity_snapshot_every: timedelta = timedelta(minutes=30),
         option_mark_every: timedelta = timedelta(minutes=5),
+        monitor: RiskMonitor | None = None,
+        step: str = "minute",
     ) -> None:
+        if step not in {"minute", "day"}:
+            raise ValueError(
+                f"step={step!r}: must be 'minute' (live/sim) or 'day' (daily backtest)"
+            )
+        self.step = step
+        self.monitor = monitor
+        self.var99_pct: float | None = None
+        self._monitor_gauges: tuple[GaugeReading, ...] = ()
+        self._errors: deque[datetime] = deque(maxlen=1000)
         self.market = market
         self.feed = feed
         self.broker = broker
@@ -312,6 +330,9 @@ class Engine:
     # ------------------------------------------------------------------ market loop
 
     async def _market_loop(self, budget: RunBudget | None) -> None:
+        if self.step == "day":
+            await self._daily_loop(budget)
+            return
         sessions_done = 0
         minutes_done = 0
         one = timedelta(minutes=1)
@@ -344,6 +365,34 @@ class Engine:
             ):
                 return
 
+    async def _daily_loop(self, budget: RunBudget | None) -> None:
+        """One tick per session, at its close, with that session's daily bars."""
+        done = 0
+        while not self._stopping.is_set():
+            now = self.clock.now()
+            session = self.calendar.session_on_or_after(now.date())
+            close = self.calendar.session_close(session)
+            if now >= close:
+                session = self.calendar.next_session(session)
+                close = self.calendar.session_close(session)
+            await self._on_session_open(session)
+            await self.clock.advance_to(close - timedelta(seconds=1))
+            async with self._lock:
+                await self._on_tick(close - timedelta(seconds=1))
+            await self.clock.advance_to(close)
+            async with self._lock:
+                await self._on_session_close(session)
+            done += 1
+            if budget is not None and budget.sessions is not None and done >= budget.sessions:
+                return
+
+    def _bars_at(self, ts: datetime) -> Mapping[str, Bar]:
+        if self.step == "day":
+            feed_d: Any = self.feed
+            return dict(feed_d.daily_bars_at(self.calendar.session_on_or_before(ts.date())))
+        feed_m: Any = self.feed
+        return dict(feed_m.minute_bars_at(ts))
+
     async def _on_session_open(self, session: date) -> None:
         self._session = session
         self.manager.new_day()
@@ -375,7 +424,7 @@ class Engine:
     async def _on_tick(self, ts: datetime) -> None:
         self.ticks += 1
         try:
-            bars = self.feed.minute_bars_at(ts)
+            bars = self._bars_at(ts)
         except (BadMarketData, DataUnavailable) as exc:
             await self._emit(DataRejected(ts=ts, source=self.market.name, detail=str(exc)))
             bars = {}
@@ -402,8 +451,61 @@ class Engine:
         await self._drain_followups()
         port = self._portfolio()
         self.ledger.note_equity(port.equity)
+        if self.monitor is not None:
+            await self._run_monitor(ts)
         self.bus.publish(PortfolioSnapshot(ts=ts, portfolio=port))
         await self._snapshot_equity()
+
+    async def _run_monitor(self, ts: datetime) -> None:
+        assert self.monitor is not None
+        while self._errors and ts - self._errors[0] > timedelta(minutes=1):
+            self._errors.popleft()
+        view = MonitorView(
+            now=ts,
+            portfolio=self._portfolio(),
+            strategy_positions={s: dict(b) for s, b in self.ledger.by_strategy.items()},
+            bars=self._bars,
+            market=self.market,
+            trading_state=self.trading_state,
+            tripped_breakers=tuple(self.tripped_breakers),
+            last_data_at=self.last_data_at,
+            errors_last_minute=len(self._errors),
+            market_open=self.calendar.is_open(ts - timedelta(seconds=1)),
+        )
+        try:
+            update = await self.monitor.on_tick(view)
+        except Exception as exc:  # fail closed: a broken risk model blocks new risk
+            log.exception("risk monitor failed")
+            update = MonitorUpdate(
+                trip=(("risk_model", f"risk monitor raised {type(exc).__name__}: {exc}"),)
+            )
+        await self._apply_monitor(update)
+
+    async def _apply_monitor(self, update: MonitorUpdate) -> None:
+        now = self.clock.now()
+        changed = False
+        for name, reason in update.trip:
+            if name not in self.tripped_breakers:
+                self.tripped_breakers.append(name)
+                changed = True
+                self.log("error", f"breaker {name} tripped: {reason}")
+        for name in update.clear:
+            if name in self.tripped_breakers:
+                self.tripped_breakers.remove(name)
+                changed = True
+                self.log("warning", f"breaker {name} cleared after its cool-down")
+        if changed:
+            await self.store.set_setting("tripped_breakers", list(self.tripped_breakers), at=now)
+        if update.trading_state is not None and update.trading_state is not self.trading_state:
+            await self.set_trading_state(
+                update.trading_state, update.note or "risk monitor", "risk"
+            )
+        if update.gauges:
+            self._monitor_gauges = update.gauges
+        if update.var99_pct is not None:
+            self.var99_pct = update.var99_pct
+        if update.cancel_open_orders or update.flatten:
+            await self._kill(flatten=update.flatten, actor="risk")
 
     async def _mark_options(self, now: datetime, *, force: bool = False) -> None:
         last = self._last_option_mark
@@ -515,6 +617,7 @@ class Engine:
             strategy_allocation_cap=allocation_cap(p.strategy, profile) if profile else 1.0,
             total_open_risk=self.ledger.total_open_risk(),
             tripped_breakers=tuple(self.tripped_breakers),
+            var99_pct=self.var99_pct,
             profile_max_position_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_position_size,
             profile_max_total_risk_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_total_risk,
         )
@@ -603,7 +706,10 @@ class Engine:
         rec = await self.store.record_fill(fill, account_cash=new_cash)
         if rec is None:
             return  # already recorded (replayed stream)
+        before = self.ledger.realized(fill.strategy or "manual")
         pos = self.ledger.apply(fill)
+        if self.monitor is not None:
+            self.monitor.on_fill(fill, self.ledger.realized(fill.strategy or "manual") - before)
         self.fills_recorded += 1
         self.recent_fills.append(fill)
         await self._emit(OrderFilled(ts=fill.ts, fill=fill, position=pos), store=False)
@@ -672,7 +778,7 @@ class Engine:
         return RiskSummary(
             ts=self.clock.now(),
             trading_state=self.trading_state,
-            gauges=tuple(gauges),
+            gauges=self._monitor_gauges + tuple(gauges),
             breakers=tuple(self.tripped_breakers),
         )
 
@@ -819,24 +925,27 @@ class Engine:
 
     async def kill_switch(self, *, flatten: bool, actor: str = "user") -> tuple[bool, str]:
         async with self._lock:
-            await self.set_trading_state(TradingState.HALTED, "kill switch", actor)
-            canceled = 0
-            for coid in list(self.open_orders):
-                order = await self.broker.cancel(coid)
-                await self.store.upsert_order(order)
-                canceled += 1
-            await self._refresh_orders()
-            for w in self.gate.waiting():
-                self.gate.drop(w.proposal.proposal_id)
-                await self._set_state(
-                    w.proposal.proposal_id, ProposalState.REJECTED, "kill switch", actor
-                )
-            closed = 0
-            if flatten:
-                closed = await self._flatten(actor)
-            msg = f"kill switch: halted, {canceled} orders canceled, {closed} positions closed"
-            self.log("error", msg)
-            return True, msg
+            return await self._kill(flatten=flatten, actor=actor)
+
+    async def _kill(self, *, flatten: bool, actor: str) -> tuple[bool, str]:
+        await self.set_trading_state(TradingState.HALTED, "kill switch", actor)
+        canceled = 0
+        for coid in list(self.open_orders):
+            order = await self.broker.cancel(coid)
+            await self.store.upsert_order(order)
+            canceled += 1
+        await self._refresh_orders()
+        for w in self.gate.waiting():
+            self.gate.drop(w.proposal.proposal_id)
+            await self._set_state(
+                w.proposal.proposal_id, ProposalState.REJECTED, "kill switch", actor
+            )
+        closed = 0
+        if flatten:
+            closed = await self._flatten(actor)
+        msg = f"kill switch: halted, {canceled} orders canceled, {closed} positions closed"
+        self.log("error", msg)
+        return True, msg
 
     async def cancel_order(self, client_order_id: str, actor: str = "user") -> tuple[bool, str]:
         async with self._lock:
