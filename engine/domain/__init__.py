@@ -17,6 +17,7 @@ from engine.domain.events import (
     StrategyStatusChanged,
 )
 from engine.domain.instruments import (
+    BROAD_INDEX_ETFS,
     Equity,
     Instrument,
     OptionContract,
@@ -60,6 +61,7 @@ from engine.domain.proposals import (
 )
 
 __all__ = [
+    "BROAD_INDEX_ETFS",
     "BadMarketData",
     "Bar",
     "BarInterval",

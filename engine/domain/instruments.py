@@ -14,6 +14,10 @@ from typing import ClassVar
 CASH_SETTLED_INDEXES: frozenset[str] = frozenset({"SPX", "SPXW", "XSP", "NDX", "RUT", "VIX"})
 
 
+# Broad-market index ETFs (spec risk §4 integration limits): the index sleeve's holdings.
+BROAD_INDEX_ETFS: frozenset[str] = frozenset({"SPY", "VTI", "QQQ", "IWM", "DIA", "VOO", "VTEB"})
+
+
 class OptionRight(StrEnum):
     CALL = "C"
     PUT = "P"

@@ -31,6 +31,7 @@ class ExitReason(StrEnum):
     ROLL = "roll"
     EVENT = "event"
     REBALANCE = "rebalance"
+    TAX_LOSS = "tax_loss"
     MANUAL = "manual"
 
 

@@ -77,10 +77,3 @@ def take(x: FloatArray | float, sl: slice | NDArray[np.intp]) -> FloatArray | fl
     if isinstance(x, float):
         return x
     return x[sl]
-
-
-def take_flag(x: BoolArray | bool, sl: slice | NDArray[np.intp]) -> BoolArray | bool:
-    """Block of a broadcast flag; scalars pass through."""
-    if isinstance(x, bool):
-        return x
-    return x[sl]

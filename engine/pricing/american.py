@@ -324,9 +324,12 @@ def american_price(
     q: ArrayLike,
     sigma: ArrayLike,
     is_call: ArrayLike,
-    method: str = "bjerksund_stensland",
+    method: str = "integral",
 ) -> FloatArray:
     """American option value, vectorised and broadcasting.
+
+    The default is the accurate integral-equation method: Bjerksund-Stensland is a lower bound
+    that can sit ~4% under a 2,000-step tree, outside the 0.5% the desk requires.
 
     Args:
         S, K: spot and strike (currency).  T: years to expiry.  r, q: continuous rate and
@@ -481,7 +484,7 @@ def american_greeks(
     q: ArrayLike,
     sigma: ArrayLike,
     is_call: ArrayLike,
-    method: str = "bjerksund_stensland",
+    method: str = "integral",
 ) -> Greeks:
     """Price and greeks of American options by central finite differences of
     :func:`american_price`.  Units as :func:`engine.pricing.bsm.black_scholes` (vega/rho per

@@ -335,7 +335,8 @@ def black_scholes(
         ``charm`` are computed lazily on first access.
 
     T == 0, sigma == 0 and very deep in/out of the money options return finite limits (see the
-    module docstring); no NaN or overflow for valid inputs.
+    module docstring); no NaN or overflow for valid inputs.  The lazy second-order greeks are
+    computed from the input arrays when first read: do not mutate those arrays in between.
     """
     shape, n, ops, w = _prepare(S, K, T, r, q, sigma, is_call)
     outs = tuple(np.empty(n) for _ in range(6))

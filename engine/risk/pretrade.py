@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from engine.domain import (
+    BROAD_INDEX_ETFS,
     CheckOutcome,
     Equity,
     OptionContract,
@@ -32,7 +33,7 @@ from engine.domain.proposals import ProposalIntent
 
 log = logging.getLogger(__name__)
 
-BROAD_ETFS: frozenset[str] = frozenset({"SPY", "VTI", "QQQ", "IWM", "DIA", "VOO", "VTEB"})
+BROAD_ETFS = BROAD_INDEX_ETFS
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,11 +302,15 @@ class Engine:
         restore = getattr(self.broker, "restore", None)
         if restore is not None:
             strat_of = {sym: strat for strat, book in by_strat.items() for sym in book}
+            # Finished orders go back too, so a replayed submit of a known id returns the
+            # stored order instead of being refused as an unknown duplicate.
+            known = [o for o in await self.store.load_orders() if o.status.is_terminal]
             restore(
                 self.ledger.cash,
                 list(self.ledger.positions.values()),
                 list(self.open_orders.values()),
                 await self.store.client_order_ids(),
+                known_orders=known,
                 position_strategies=strat_of,
             )
 

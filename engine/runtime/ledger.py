@@ -11,7 +11,17 @@ from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 
-from engine.domain import Fill, OptionContract, OptionRight, Portfolio, Position, empty_position
+from engine.broker.margin import collateral_requirement
+from engine.domain import (
+    BROAD_INDEX_ETFS,
+    Equity,
+    Fill,
+    OptionContract,
+    OptionRight,
+    Portfolio,
+    Position,
+    empty_position,
+)
 
 MANUAL = "manual"
 
@@ -112,32 +122,23 @@ class Ledger:
         return sum(open_risk(p) for p in self.by_strategy.get(strategy, {}).values())
 
     def total_open_risk(self) -> float:
-        return sum(open_risk(p) for p in self.positions.values())
+        """Open risk against the profile's max_total_risk (spec §0.1). Broad-index ETF stock is
+        the baseline sleeve (spec §3 targets 55-80% of equity in it), bounded by its own
+        concentration limit, so counting it here would leave no room for any strategy."""
+        return sum(
+            open_risk(p)
+            for p in self.positions.values()
+            if not (isinstance(p.instrument, Equity) and p.symbol in BROAD_INDEX_ETFS)
+        )
 
     def unrealized(self, strategy: str) -> float:
         return sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
 
     def reserved_collateral(self) -> Decimal:
-        """Cash held against short puts (less any same-expiry-or-later long put hedge)."""
-        total = Decimal(0)
-        longs = [
-            p
-            for p in self.positions.values()
-            if isinstance(p.instrument, OptionContract) and p.quantity > 0
-        ]
-        for p in self.positions.values():
-            inst = p.instrument
-            if not (isinstance(inst, OptionContract) and p.quantity < 0):
-                continue
-            if inst.right is OptionRight.PUT:
-                hedge = _best_hedge(inst, longs)
-                width = abs(inst.strike - hedge.strike) if hedge is not None else inst.strike
-                total += width * inst.multiplier * -p.quantity
-            else:
-                hedge = _best_hedge(inst, longs)
-                if hedge is not None:
-                    total += abs(hedge.strike - inst.strike) * inst.multiplier * -p.quantity
-        return total
+        """Cash the positions hold back, by the paper broker's own margin rules, so the
+        buying power strategies and risk see is the buying power the broker will allow."""
+        holdings = {p.instrument: p.quantity for p in self.positions.values() if p.quantity}
+        return collateral_requirement(holdings, allow_naked=True).total
 
     def roll_day(self, equity: float) -> None:
         eq = Decimal(str(round(equity, 2)))
@@ -149,17 +150,3 @@ class Ledger:
         eq = Decimal(str(round(equity, 2)))
         if self.peak_equity is None or eq > self.peak_equity:
             self.peak_equity = eq
-
-
-def _best_hedge(short: OptionContract, longs: list[Position]) -> OptionContract | None:
-    cands = [
-        p.instrument
-        for p in longs
-        if isinstance(p.instrument, OptionContract)
-        and p.instrument.underlying == short.underlying
-        and p.instrument.right is short.right
-        and p.instrument.expiry >= short.expiry
-    ]
-    if not cands:
-        return None
-    return min(cands, key=lambda c: abs(c.strike - short.strike))
