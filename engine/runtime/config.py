@@ -182,34 +182,41 @@ def load_config(
         raise ConfigError([f"{path}: config file does not exist"])
     data = _merge(data, _env_layer(os.environ if environ is None else environ))
     data = _merge(data, overrides or {})
+    cfg: WsbConfig | None = None
     try:
         cfg = WsbConfig.model_validate(data)
     except ValidationError as exc:
         problems.extend(_describe(exc, str(path)))
-        raise ConfigError(problems) from None
+    # Strategy names are checked on the raw data too, so one run reports every problem.
     if known_strategies is not None:
-        problems.extend(check_strategy_names(cfg, known_strategies, str(path)))
-    if problems:
+        problems.extend(check_strategy_names(data, known_strategies, str(path)))
+    if problems or cfg is None:
         raise ConfigError(problems)
     return cfg
 
 
-def check_strategy_names(cfg: WsbConfig, known: frozenset[str], source: str) -> list[str]:
+def check_strategy_names(data: Mapping[str, Any], known: frozenset[str], source: str) -> list[str]:
     allowed = ", ".join(sorted(known))
+    section = data.get("strategies")
+    if not isinstance(section, Mapping):
+        return []
     out = []
-    for name in cfg.strategies.enabled or []:
+    enabled = section.get("enabled")
+    for name in enabled if isinstance(enabled, list) else []:
         if name not in known:
             out.append(
                 f"{source}: strategies.enabled = {name!r} -> unknown strategy; allowed: {allowed}"
             )
-    for name, ov in cfg.strategies.overrides.items():
+    overrides = section.get("overrides")
+    for name, ov in (overrides if isinstance(overrides, Mapping) else {}).items():
         if name not in known:
             out.append(
                 f"{source}: strategies.overrides.{name} -> unknown strategy; allowed: {allowed}"
             )
-        if ov.profile is not None and ov.profile not in PROFILES:
+        profile = ov.get("profile") if isinstance(ov, Mapping) else None
+        if profile is not None and profile not in PROFILES:
             out.append(
-                f"{source}: strategies.overrides.{name}.profile = {ov.profile!r} -> "
+                f"{source}: strategies.overrides.{name}.profile = {profile!r} -> "
                 f"must be one of {', '.join(PROFILES)}"
             )
     return out
