@@ -190,9 +190,28 @@ def load_config(
     # Strategy names are checked on the raw data too, so one run reports every problem.
     if known_strategies is not None:
         problems.extend(check_strategy_names(data, known_strategies, str(path)))
+    if cfg is not None and not problems:
+        problems.extend(check_strategy_params(cfg, str(path)))
     if problems or cfg is None:
         raise ConfigError(problems)
     return cfg
+
+
+def check_strategy_params(cfg: WsbConfig, source: str) -> list[str]:
+    """Build each overridden strategy once so a bad parameter is reported by `config check`
+    instead of at start-up."""
+    from engine.strategies.base import ParameterError
+    from engine.strategies.registry import UnknownStrategy, strategy_class
+
+    out = []
+    for name, ov in cfg.strategies.overrides.items():
+        if not ov.params and ov.profile is None:
+            continue
+        try:
+            strategy_class(name).from_profile(ov.profile or cfg.strategies.profile, ov.params)
+        except (ParameterError, UnknownStrategy) as exc:
+            out.append(f"{source}: strategies.overrides.{name}: {exc}")
+    return out
 
 
 def check_strategy_names(data: Mapping[str, Any], known: frozenset[str], source: str) -> list[str]:

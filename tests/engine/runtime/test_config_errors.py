@@ -107,3 +107,15 @@ def test_engine_cli_when_bad_speed_then_clear_message(tmp_path):
     )
     assert result.exit_code == 2
     assert "must be positive" in result.output
+
+
+def test_load_when_strategy_param_out_of_range_then_strategy_field_value_and_rule(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[strategies.overrides.wheel]\nparams = { max_positions = -4, bogus = 1 }\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    (problem,) = info.value.problems
+    assert "strategy wheel (research_2024)" in problem
+    assert "max_positions=-4" in problem
+    assert "greater than or equal to 1" in problem
+    assert "bogus=1" in problem
