@@ -215,8 +215,10 @@ class Fill:
     def __post_init__(self) -> None:
         if self.quantity <= 0:
             raise ValueError(f"fill quantity {self.quantity} must be positive")
-        if self.price < 0:
-            raise ValueError(f"fill price {self.price} must be >= 0")
+        if not self.price.is_finite() or self.price < 0:
+            raise ValueError(f"fill price {self.price} must be a finite amount >= 0")
+        if not self.commission.is_finite():
+            raise ValueError(f"fill commission {self.commission} must be finite")
 
     @property
     def symbol(self) -> str:

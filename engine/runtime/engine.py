@@ -316,6 +316,8 @@ class Engine:
 
     async def _reconcile(self) -> None:
         """Compare the store's book with the broker's; differences are logged and shown."""
+        for problem in await self.store.verify_ledger():
+            self.log("error", f"ledger check at start: {problem}")
         broker_pos = {p.symbol: p.quantity for p in await self.broker.positions()}
         stored = {s: p.quantity for s, p in self.ledger.positions.items()}
         for sym in sorted(set(broker_pos) | set(stored)):

@@ -106,7 +106,10 @@ class StoreBase:
         try:
             await _configure(conn, path, synchronous, busy_timeout_ms)
             version = await migrate(conn, path)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk I/O...
+            await conn.close()
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:  # "file is not a database" and friends
             await conn.close()
             raise NotAStoreDatabaseError(f"{path} is not a usable SQLite database: {exc}") from exc
         except BaseException:
@@ -286,10 +289,8 @@ def _prepare_path(path: Path) -> Path:
 async def _configure(
     conn: aiosqlite.Connection, path: Path, synchronous: Synchronous, busy_timeout_ms: int
 ) -> None:
-    # busy_timeout first: switching to WAL needs a lock another process may briefly hold.
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
-    mode = str(rows[0][0]).lower() if rows else "?"
+    mode = await _enable_wal(conn, busy_timeout_ms)
     if mode != "wal":
         raise StoreError(
             f"{path}: SQLite refused WAL mode (journal_mode={mode}); the store needs WAL. "
@@ -297,3 +298,22 @@ async def _configure(
         )
     await conn.execute(f"PRAGMA synchronous = {synchronous}")
     await conn.execute("PRAGMA foreign_keys = ON")
+
+
+async def _enable_wal(conn: aiosqlite.Connection, busy_timeout_ms: int) -> str:
+    """Switch the file to WAL. The switch upgrades a read lock to a write lock, and SQLite
+    answers "database is locked" at once, without its busy handler, when two connections do
+    that together (waiting could deadlock). So retry here for up to the busy timeout; once
+    the file is in WAL mode the pragma is a cheap no-op."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + busy_timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+            return str(rows[0][0]).lower() if rows else "?"
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)

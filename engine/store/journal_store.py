@@ -162,6 +162,15 @@ class JournalStore(StoreBase):
             )
         return [self._event_record(r) for r in rows]
 
+    async def prune_events(self, before: datetime) -> int:
+        """Delete events older than `before` (a server running for weeks keeps the log
+        bounded); returns how many. Fills, orders and the cash ledger are never pruned."""
+        async with self._single() as conn:
+            cur = await conn.execute(
+                "DELETE FROM events WHERE ts < ?", (format_ts(before, field="before"),)
+            )
+            return cur.rowcount
+
     @staticmethod
     def _event_record(row: Row) -> EventRecord:
         eid, ts, kind, payload = row

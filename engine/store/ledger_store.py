@@ -93,9 +93,17 @@ class LedgerStore(StoreBase):
                 f"record_fill({fill.fill_id}) was called inside store.transaction(); a fill "
                 "commits in its own transaction so it is durable before it is published"
             )
-        values = fill_values(fill)  # validates timestamps before the transaction starts
+        for name, value in (
+            ("price", fill.price),
+            ("commission", fill.commission),
+            ("account_cash", account_cash),
+            ("reserved_collateral", reserved_collateral),
+        ):
+            if value is not None and not value.is_finite():
+                raise ValueError(f"fill {fill.fill_id}: {name}={value} must be a finite decimal")
+        values = fill_values(fill)  # validates the timestamp before the transaction starts
+        at = format_ts(fill.ts)
         strategy = attribution(fill)
-        at = values[9]
         async with self._tx() as conn:
             cur = await conn.execute(_INSERT_FILL, values)
             if cur.rowcount == 0:
@@ -284,7 +292,7 @@ class LedgerStore(StoreBase):
             clauses.append("ts >= ?")
             params.append(format_ts(since, field="since"))
         if strategy == UNATTRIBUTED:
-            clauses.append("strategy IS NULL")
+            clauses.append("(strategy IS NULL OR strategy = '')")
         elif strategy is not None:
             clauses.append("strategy = ?")
             params.append(strategy)

@@ -24,6 +24,9 @@ from engine.store.codec import (
 
 Row = Sequence[Any]
 
+# SQL text in this package is composed only from these column lists, fixed clauses and "?"
+# placeholder runs; every value is bound as a parameter (hence the S608 noqa markers).
+
 
 def ts_or_none(value: datetime | None, *, field: str) -> str | None:
     return None if value is None else format_ts(value, field=field)

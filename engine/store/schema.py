@@ -239,16 +239,19 @@ def split_statements(script: str) -> list[str]:
     must run inside one together with its version bump.
     """
     statements: list[str] = []
+    *pieces, rest = script.split(";")
     buf = ""
-    for piece in script.split(";"):
+    for piece in pieces:
         buf += piece + ";"
         if sqlite3.complete_statement(buf):
-            stmt = buf.strip()
-            if _has_sql(stmt):
-                statements.append(stmt)
+            if _has_sql(buf):
+                statements.append(buf.strip())
             buf = ""
-    if _has_sql(buf.rstrip(";")):
-        raise ValueError(f"incomplete SQL statement at the end of a migration: {buf.strip()!r}")
+    if _has_sql(buf + rest):
+        raise ValueError(
+            f"incomplete SQL statement at the end of a migration (missing ';' or END): "
+            f"{(buf + rest).strip()!r}"
+        )
     return statements
 
 

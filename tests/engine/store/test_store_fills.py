@@ -25,7 +25,8 @@ async def test_record_fill_when_same_fill_id_recorded_twice_then_second_is_a_noo
     again = make_fill(SPY, "buy", 99, "1.00", fill_id="dup-1", strategy="other")
 
     rec = await store.record_fill(first)
-    assert rec is not None and rec.position.quantity == 10
+    assert rec is not None
+    assert rec.position.quantity == 10
     assert await store.record_fill(again) is None
     assert await store.record_fill(first) is None
 
@@ -51,15 +52,23 @@ async def test_positions_when_buys_sells_partial_close_and_flip_then_equal_hand_
     for side, qty, price in trades:
         await store.record_fill(make_fill(SPY, side, qty, price, strategy="swing"))
     # A short put opened then partly bought back, with per-contract commissions.
-    await store.record_fill(make_fill(AAPL_P170, "sell", 2, "3.10", commission="0.65", strategy="wheel"))
-    await store.record_fill(make_fill(AAPL_P170, "buy", 1, "1.50", commission="0.65", strategy="wheel"))
+    await store.record_fill(
+        make_fill(AAPL_P170, "sell", 2, "3.10", commission="0.65", strategy="wheel")
+    )
+    await store.record_fill(
+        make_fill(AAPL_P170, "buy", 1, "1.50", commission="0.65", strategy="wheel")
+    )
 
     positions = await store.load_positions()
     spy = positions["SPY"]
     assert (spy.quantity, spy.avg_price, spy.realized_pnl) == (3, Decimal(101), Decimal(146))
     put = positions[AAPL_P170.symbol]
     assert put.instrument == AAPL_P170
-    assert (put.quantity, put.avg_price, put.realized_pnl) == (-1, Decimal("3.10"), Decimal("158.70"))
+    assert (put.quantity, put.avg_price, put.realized_pnl) == (
+        -1,
+        Decimal("3.10"),
+        Decimal("158.70"),
+    )
     # 100000 - 157 (stock) + 620 - 150 - 1.30 (put)
     assert (await store.load_account()).cash == Decimal("100311.70")  # type: ignore[union-attr]
 
@@ -84,7 +93,8 @@ async def test_strategy_positions_when_strategies_share_a_symbol_then_each_has_i
     store: Store,
 ) -> None:
     rec = await store.record_fill(make_fill(SPY, "buy", 10, "100", strategy="dip_bot"))
-    assert rec is not None and rec.strategy == "dip_bot"
+    assert rec is not None
+    assert rec.strategy == "dip_bot"
     rec = await store.record_fill(make_fill(SPY, "sell", 4, "101", strategy="wheel"))
     assert rec is not None
     assert rec.position.quantity == 6  # the account nets the two strategies
@@ -112,11 +122,17 @@ async def test_record_fill_when_broker_cash_differs_then_adjustment_is_booked_no
 ) -> None:
     await store.set_account(Decimal("1000"), Decimal(0), T0)
     fill = make_fill(SPY, "buy", 1, "500", commission="0.50")
-    rec = await store.record_fill(fill, account_cash=Decimal("499.00"), reserved_collateral=Decimal("42"))
+    rec = await store.record_fill(
+        fill, account_cash=Decimal("499.00"), reserved_collateral=Decimal("42")
+    )
     assert rec is not None
     assert (rec.cash, rec.reserved_collateral) == (Decimal("499.00"), Decimal("42"))
     acct = await store.load_account()
-    assert acct is not None and (acct.cash, acct.buying_power) == (Decimal("499.00"), Decimal("457.00"))
+    assert acct is not None
+    assert (acct.cash, acct.buying_power) == (
+        Decimal("499.00"),
+        Decimal("457.00"),
+    )
     rows = raw_query(db_path, "SELECT kind, amount, balance FROM cash_ledger ORDER BY id")
     assert rows == [
         ("deposit", "1000", "1000"),
@@ -219,7 +235,9 @@ async def test_record_fill_when_two_connections_interleave_then_each_reads_insid
         await b.close()
 
 
-async def test_record_fill_when_called_inside_a_batch_transaction_then_refused(store: Store) -> None:
+async def test_record_fill_when_called_inside_a_batch_transaction_then_refused(
+    store: Store,
+) -> None:
     with pytest.raises(StoreError, match="own transaction"):
         async with store.transaction():
             await store.record_fill(make_fill(SPY, "buy", 1, "1"))
@@ -254,7 +272,9 @@ async def test_fills_and_cash_ledger_when_rewritten_then_append_only_triggers_re
             raw_execute(db_path, sql + ";")
 
 
-async def test_load_fills_when_since_given_then_inclusive_and_in_recorded_order(store: Store) -> None:
+async def test_load_fills_when_since_given_then_inclusive_and_in_recorded_order(
+    store: Store,
+) -> None:
     early = make_fill(SPY, "buy", 1, "1", ts=T0)
     late = make_fill(SPY, "buy", 1, "1", ts=T0.replace(hour=16))
     mid = make_fill(QQQ, "buy", 1, "1", ts=T0.replace(hour=15))
@@ -281,6 +301,26 @@ async def test_cash_movements_when_booked_then_account_and_ledger_agree(store: S
         await store.record_cash_movement(Decimal(1), T0, kind="fill")
 
 
-async def test_side_enum_value_when_stored_then_matches_schema_check(store: Store, db_path: Path) -> None:
+async def test_side_enum_value_when_stored_then_matches_schema_check(
+    store: Store, db_path: Path
+) -> None:
     await store.record_fill(make_fill(SPY, Side.SELL, 1, "1"))
     assert raw_query(db_path, "SELECT side, price FROM fills") == [("sell", "1")]
+
+
+async def test_record_fill_when_price_is_infinite_then_refused_naming_the_field(
+    store: Store,
+) -> None:
+    with pytest.raises(ValueError, match="price=Infinity must be a finite decimal"):
+        await store.record_fill(make_fill(SPY, "buy", 1, "Infinity"))
+    with pytest.raises(ValueError, match="account_cash=NaN"):
+        await store.record_fill(make_fill(SPY, "buy", 1, "1"), account_cash=Decimal("NaN"))
+    assert await store.load_fills() == []
+
+
+async def test_load_fills_when_strategy_is_empty_string_then_counted_as_unattributed(
+    store: Store,
+) -> None:
+    await store.record_fill(make_fill(SPY, "buy", 1, "1", strategy=""))
+    assert set(await store.load_strategy_positions()) == {UNATTRIBUTED}
+    assert len(await store.load_fills(strategy=UNATTRIBUTED)) == 1

@@ -50,7 +50,7 @@ async def test_open_when_file_absent_then_dirs_created_and_every_migration_appli
     async with await Store.open(path) as store:
         assert store.schema_version == LATEST_VERSION
     tables = {r[0] for r in raw_query(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert EXPECTED_TABLES <= tables
+    assert tables >= EXPECTED_TABLES
     assert raw_query(path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert [r[0] for r in raw_query(path, "SELECT version FROM schema_migrations")] == list(
         range(1, LATEST_VERSION + 1)
@@ -80,7 +80,9 @@ async def test_open_when_synchronous_full_then_pragma_is_full(tmp_path: Path) ->
         assert (await store.pragmas())["synchronous"] == 2
 
 
-async def test_open_when_option_out_of_range_then_error_names_value_and_allowed(tmp_path: Path) -> None:
+async def test_open_when_option_out_of_range_then_error_names_value_and_allowed(
+    tmp_path: Path,
+) -> None:
     with pytest.raises(ValueError, match=r"synchronous='OFF'.*'NORMAL', 'FULL'"):
         await Store.open(tmp_path / "x.sqlite", synchronous="OFF")  # type: ignore[arg-type]
     with pytest.raises(StoreError, match="is a directory"):
@@ -106,14 +108,18 @@ async def test_reopen_when_data_written_then_everything_is_still_there(db_path: 
         assert await store.verify_ledger() == []
 
 
-async def test_open_when_schema_is_newer_then_refused_clearly_and_file_untouched(db_path: Path) -> None:
+async def test_open_when_schema_is_newer_then_refused_clearly_and_file_untouched(
+    db_path: Path,
+) -> None:
     async with await Store.open(db_path):
         pass
     raw_execute(db_path, "PRAGMA user_version = 99;")
     with pytest.raises(SchemaTooNewError) as err:
         await Store.open(db_path)
     msg = str(err.value)
-    assert "schema version 99" in msg and f"up to {LATEST_VERSION}" in msg and str(db_path) in msg
+    assert "schema version 99" in msg
+    assert f"up to {LATEST_VERSION}" in msg
+    assert str(db_path) in msg
     assert "newer wsb-tui" in msg
     assert raw_query(db_path, "PRAGMA user_version") == [(99,)]
 
@@ -140,7 +146,9 @@ async def test_migrate_when_a_later_migration_is_added_then_existing_data_is_upg
         await Store.open(db_path)
 
 
-async def test_migrate_when_a_migration_fails_then_it_is_rolled_back_entirely(db_path: Path) -> None:
+async def test_migrate_when_a_migration_fails_then_it_is_rolled_back_entirely(
+    db_path: Path,
+) -> None:
     async with await Store.open(db_path):
         pass
     broken = Migration(
@@ -149,7 +157,9 @@ async def test_migrate_when_a_migration_fails_then_it_is_rolled_back_entirely(db
         "CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);",
     )
     async with aiosqlite.connect(db_path, isolation_level=None) as conn:
-        with pytest.raises(MigrationError, match=r"migration 2 \(broken\) failed.*stays at version 1"):
+        with pytest.raises(
+            MigrationError, match=r"migration 2 \(broken\) failed.*stays at version 1"
+        ):
             await migrate(conn, db_path, (*MIGRATIONS, broken))
     assert raw_query(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]
     assert raw_query(db_path, "SELECT name FROM sqlite_master WHERE name = 'half'") == []
@@ -210,6 +220,9 @@ def test_split_statements_when_trigger_bodies_hold_semicolons_then_kept_whole() 
     )
     stmts = split_statements(script)
     assert len(stmts) == 2
-    assert stmts[1].startswith("CREATE TRIGGER") and stmts[1].endswith("END;")
+    assert stmts[1].startswith("CREATE TRIGGER")
+    assert stmts[1].endswith("END;")
     with pytest.raises(ValueError, match="incomplete"):
-        split_statements("CREATE TABLE u (x")
+        split_statements("CREATE TABLE u (x TEXT)")
+    with pytest.raises(ValueError, match="incomplete"):
+        split_statements("CREATE TRIGGER r AFTER INSERT ON t BEGIN SELECT 1;")
