@@ -311,7 +311,7 @@ async def test_side_enum_value_when_stored_then_matches_schema_check(
 async def test_record_fill_when_price_is_infinite_then_refused_naming_the_field(
     store: Store,
 ) -> None:
-    with pytest.raises(ValueError, match="price=Infinity must be a finite decimal"):
+    with pytest.raises(ValueError, match=r"price[= ]Infinity must be a finite"):
         await store.record_fill(make_fill(SPY, "buy", 1, "Infinity"))
     with pytest.raises(ValueError, match="account_cash=NaN"):
         await store.record_fill(make_fill(SPY, "buy", 1, "1"), account_cash=Decimal("NaN"))
