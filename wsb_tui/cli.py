@@ -253,5 +253,5 @@ def risk_var(
     else:
         click.echo(
             f"{method} {confidence:.1%} 1-day VaR {out['var']:.4%}  CVaR {out['cvar']:.4%}  "
-            f"({out.get('observations', '?')} returns)"
+            f"({out.get('n_returns', '?')} returns to {out.get('last_return_date', '?')})"
         )
