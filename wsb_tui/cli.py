@@ -45,10 +45,16 @@ def _load_config(config: Path | None, overrides: dict[str, Any]) -> Any:
         raise SystemExit(2) from None
 
 
-def _overrides(seed: int | None) -> dict[str, Any]:
+def _overrides(
+    seed: int | None, broker: str | None = None, data: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if seed is not None:
         out.setdefault("data", {})["seed"] = seed
+    if data is not None:
+        out.setdefault("data", {})["kind"] = data
+    if broker is not None:
+        out.setdefault("broker", {})["kind"] = broker
     return out
 
 
@@ -60,6 +66,24 @@ db_option = click.option(
 )
 seed_option = click.option("--seed", type=int, help="Simulator seed (same seed, same market).")
 speed_option = click.option("--speed", type=str, help=SPEED_HELP)
+broker_option = click.option(
+    "--broker", type=click.Choice(["paper", "alpaca"]), help="Broker (overrides [broker] kind)."
+)
+data_option = click.option(
+    "--data",
+    "data_kind",
+    type=click.Choice(["sim", "csv", "alpaca", "yfinance"]),
+    help="Market data source (overrides [data] kind).",
+)
+live_option = click.option(
+    "--live", is_flag=True, help="Trade the LIVE Alpaca account (real money; confirmed at start)."
+)
+confirm_live_option = click.option(
+    "--confirm-live",
+    "confirm_live",
+    metavar="SUFFIX",
+    help="Headless live start: the last four digits of the live account number.",
+)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,9 +91,19 @@ speed_option = click.option("--speed", type=str, help=SPEED_HELP)
 @db_option
 @seed_option
 @speed_option
+@broker_option
+@data_option
+@live_option
 @click.pass_context
 def main(
-    ctx: click.Context, config: Path | None, db: Path | None, seed: int | None, speed: str | None
+    ctx: click.Context,
+    config: Path | None,
+    db: Path | None,
+    seed: int | None,
+    speed: str | None,
+    broker: str | None,
+    data_kind: str | None,
+    live: bool,
 ) -> None:
     """wsb: a terminal trading desk for WallStreetBots-style strategies.
 
@@ -78,7 +112,10 @@ def main(
     """
     if ctx.invoked_subcommand is not None:
         return
-    cfg = _load_config(config, _overrides(seed))
+    cfg = _load_config(config, _overrides(seed, broker, data_kind))
+    if live:
+        # The TUI asks for the account suffix itself before trading live (launch.py).
+        cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"mode": "live"})})
     from wsb_tui.launch import run_embedded_tui
 
     run_embedded_tui(cfg, db_path=db, speed=_parse_speed(speed, 1.0))
@@ -92,6 +129,10 @@ def main(
 @click.option("--run-for", "run_for", help="Market time to run, e.g. 30d (trading days) or 6h.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on exit.")
 @click.option("--quiet", is_flag=True, help="No live summary lines.")
+@broker_option
+@data_option
+@live_option
+@confirm_live_option
 def engine(
     config: Path | None,
     db: Path | None,
@@ -100,11 +141,15 @@ def engine(
     run_for: str | None,
     as_json: bool,
     quiet: bool,
+    broker: str | None,
+    data_kind: str | None,
+    live: bool,
+    confirm_live: str | None,
 ) -> None:
     """Run the engine headless (no TUI), with a live summary on stderr."""
     from engine.runtime.engine import RunBudget
 
-    cfg = _load_config(config, _overrides(seed))
+    cfg = _load_config(config, _overrides(seed, broker, data_kind))
     # A bounded run goes as fast as it can unless told otherwise; an open-ended one is live.
     sp = _parse_speed(speed, None if run_for else 1.0)
     budget = None
@@ -116,7 +161,16 @@ def engine(
     from wsb_tui.headless import run_headless
 
     code = asyncio.run(
-        run_headless(cfg, db_path=db, speed=sp, budget=budget, as_json=as_json, quiet=quiet)
+        run_headless(
+            cfg,
+            db_path=db,
+            speed=sp,
+            budget=budget,
+            as_json=as_json,
+            quiet=quiet,
+            live=live,
+            confirm_live=confirm_live,
+        )
     )
     sys.exit(code)
 
@@ -152,6 +206,11 @@ def config_check(config: Path | None) -> None:
         sys.exit(1)
     where = str(path) if path.exists() else f"{path} (absent: defaults)"
     click.echo(f"config OK: {where}")
+    from engine.secrets import credential_report, describe_credentials
+
+    click.echo("credentials (values never shown):")
+    for line in credential_report(describe_credentials()):
+        click.echo(f"  {line}")
 
 
 @main.command()
@@ -255,3 +314,12 @@ def risk_var(
             f"{method} {confidence:.1%} 1-day VaR {out['var']:.4%}  CVaR {out['cvar']:.4%}  "
             f"({out.get('n_returns', '?')} returns to {out.get('last_return_date', '?')})"
         )
+
+
+def _register_extra_commands() -> None:
+    from wsb_tui.commands_data import register as register_data
+
+    register_data(main)
+
+
+_register_extra_commands()

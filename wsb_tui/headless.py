@@ -68,9 +68,18 @@ async def run_headless(
     budget: RunBudget | None,
     as_json: bool,
     quiet: bool,
+    live: bool = False,
+    confirm_live: str | None = None,
 ) -> int:
     try:
-        emb = await build_embedded(cfg, db_path=db_path, headless=True, speed=speed)
+        emb = await build_embedded(
+            cfg,
+            db_path=db_path,
+            headless=True,
+            speed=speed,
+            live=live,
+            confirm_live=confirm_live,
+        )
     except UnsupportedSetup as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -91,6 +92,34 @@ class SimulatedClock:
     async def sleep_until(self, when: datetime) -> None:
         while self._now < when:
             await self._tick.wait()
+
+
+class WallPacedClock(SimulatedClock):
+    """Market time that never runs ahead of the wall clock: the engine's minute loop on a real
+    broker. `advance_to` waits for the wall clock, then runs `on_minute(when)` (the data feed's
+    refresh) before the engine reads the minute's bars; `jump_to` (nights, weekends) moves only
+    as far as the wall clock, so the loop then waits in `advance_to` instead of skipping time.
+    """
+
+    def __init__(self, on_minute: Callable[[datetime], Awaitable[object]] | None = None) -> None:
+        super().__init__(datetime.now(UTC), speed=None)
+        self.on_minute = on_minute
+
+    def now(self) -> datetime:
+        return max(self._now, datetime.now(UTC))
+
+    async def advance_to(self, when: datetime) -> None:
+        delay = (when - datetime.now(UTC)).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._now = max(self._now, when)
+        self._moved()
+        if self.on_minute is not None:
+            await self.on_minute(when)
+
+    def jump_to(self, when: datetime) -> None:
+        self._now = max(self._now, min(when, datetime.now(UTC)))
+        self._moved()
 
 
 class ReplayClock(SimulatedClock):

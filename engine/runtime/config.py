@@ -98,6 +98,25 @@ class StoreConfig(_Section):
     db: Path | None = None
 
 
+class AlpacaConfig(_Section):
+    """Alpaca connection settings. Keys are never here: ALPACA_API_KEY / ALPACA_SECRET_KEY
+    (or APCA_API_KEY_ID / APCA_API_SECRET_KEY) from the environment or a .env file."""
+
+    trading_url: str | None = None  # default: paper-api (paper) / api (live) .alpaca.markets
+    data_url: str | None = None  # default: https://data.alpaca.markets
+    stream_url: str | None = None  # default: wss://paper-api.alpaca.markets/stream (paper)
+    feed: Literal["iex", "sip", "delayed_sip"] = "iex"
+    options_feed: Literal["indicative", "opra"] = "indicative"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    max_retries: int = Field(default=4, ge=0, le=10)
+    requests_per_minute: int = Field(default=180, ge=1, le=10_000)
+    poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    reconcile_seconds: float = Field(default=60.0, gt=0, le=3600)
+    use_stream: bool = True
+    symbols: list[str] | None = None  # data universe; None = the default universe
+    secondary: Literal["yfinance", "none"] = "yfinance"  # failover source behind Alpaca data
+
+
 class WsbConfig(_Section):
     data: DataConfig = DataConfig()
     broker: BrokerConfig = BrokerConfig()
@@ -105,6 +124,7 @@ class WsbConfig(_Section):
     strategies: StrategiesConfig = StrategiesConfig()
     risk: RiskConfig = RiskConfig()
     store: StoreConfig = StoreConfig()
+    alpaca: AlpacaConfig = AlpacaConfig()
 
 
 class ConfigError(ValueError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -34,6 +35,11 @@ class Embedded:
     db_path: Path
 
     async def close(self) -> None:
+        close_broker = getattr(self.engine.broker, "close", None)
+        if close_broker is not None:
+            result = close_broker()  # the Alpaca stream and poller; the paper broker's streams
+            if inspect.isawaitable(result):
+                await result
         await self.store.close()
 
 
@@ -74,15 +80,31 @@ async def build_embedded(
     speed: float | None = None,
     universe: Sequence[str] | None = None,
     strategies: Sequence[Strategy] | None = None,
+    live: bool = False,
+    confirm_live: str | None = None,
+    prompt: Callable[[str], str] | None = None,
 ) -> Embedded:
     """Simulated market + paper broker + SQLite store + engine + in-process client.
 
-    `speed` is simulated minutes per real second (None = as fast as possible).
+    `speed` is simulated minutes per real second (None = as fast as possible). With
+    `data.kind`/`broker.kind` set to alpaca or yfinance the engine runs on real data and (for
+    `broker.kind = "alpaca"`) a real Alpaca account instead: see `_build_real`.
     """
+    if cfg.data.kind in ("alpaca", "yfinance") or cfg.broker.kind == "alpaca":
+        return await _build_real(
+            cfg,
+            db_path=db_path,
+            headless=headless,
+            strategies=strategies,
+            live=live,
+            confirm_live=confirm_live,
+            prompt=prompt,
+        )
+    if live:
+        raise UnsupportedSetup("--live needs broker.kind = 'alpaca' (the simulator has no money)")
     if cfg.data.kind != "sim" or cfg.broker.kind != "paper":
         raise UnsupportedSetup(
-            f"data.kind={cfg.data.kind!r} / broker.kind={cfg.broker.kind!r}: this build runs "
-            "the embedded simulator with the paper broker; real adapters are not wired yet"
+            f"data.kind={cfg.data.kind!r} / broker.kind={cfg.broker.kind!r}: not supported here"
         )
     calendar = default_calendar()
     path = db_path or cfg.store.db or default_db_path("sim")
@@ -114,6 +136,133 @@ async def build_embedded(
         risk=PreTradeRisk(risk_limits(cfg)),
         gate=ConfirmationGate(GateMode(gate_mode), timedelta(seconds=cfg.engine.confirm_timeout_s)),
         mode_label="SIM",
+        initial_cash=initial_cash,
+        strategy_timeout=timedelta(seconds=cfg.engine.strategy_timeout_s),
+        equity_snapshot_every=timedelta(minutes=cfg.engine.equity_snapshot_minutes),
+    )
+    return Embedded(engine, LocalEngineClient(engine), store, path)
+
+
+async def _build_real(
+    cfg: WsbConfig,
+    *,
+    db_path: Path | None,
+    headless: bool,
+    strategies: Sequence[Strategy] | None,
+    live: bool,
+    confirm_live: str | None,
+    prompt: Callable[[str], str] | None,
+) -> Embedded:
+    """Real market data (Alpaca, yfinance failover) and a real Alpaca account or the paper
+    broker, on a wall-paced clock. Live trading only through `engine.runtime.live_gate`."""
+    from engine.broker.alpaca import AlpacaBroker, AlpacaSettings
+    from engine.data.alpaca import AlpacaData
+    from engine.data.failover import FailoverFeed
+    from engine.data.protocol import MarketData
+    from engine.data.yfinance_history import YFinanceHistory
+    from engine.runtime.clock import WallPacedClock
+    from engine.runtime.live_gate import LiveGateError, decide, requested_mode
+    from engine.secrets import MissingCredentials, install_log_redaction, load_alpaca_credentials
+
+    if cfg.broker.kind == "alpaca" and cfg.data.kind not in ("alpaca", "yfinance"):
+        raise UnsupportedSetup(
+            f"broker.kind='alpaca' with data.kind={cfg.data.kind!r}: a real account is never "
+            "fed simulated prices; use data.kind = 'alpaca' (or 'yfinance')"
+        )
+    mode = requested_mode(cfg.engine.mode, live)
+    if mode == "live" and cfg.broker.kind != "alpaca":
+        raise UnsupportedSetup("--live / engine.mode='live' needs broker.kind = 'alpaca'")
+    calendar = default_calendar()
+    clock = WallPacedClock()
+    symbols = cfg.alpaca.symbols
+    yahoo = YFinanceHistory(clock=clock, calendar=calendar, symbols=symbols)
+    creds = None
+    if cfg.data.kind == "alpaca" or cfg.broker.kind == "alpaca":
+        try:
+            creds = load_alpaca_credentials()
+        except MissingCredentials as exc:
+            raise UnsupportedSetup(str(exc)) from None
+        install_log_redaction(*creds.secrets())
+    settings = AlpacaSettings.resolve(cfg.alpaca, paper=mode == "paper")
+    sources: list[MarketData] = []
+    if cfg.data.kind == "alpaca":
+        assert creds is not None
+        sources.append(
+            AlpacaData(
+                creds, settings, symbols=symbols, clock=clock, calendar=calendar, earnings=yahoo
+            )
+        )
+        if cfg.alpaca.secondary == "yfinance":
+            sources.append(yahoo)
+    else:
+        sources.append(yahoo)
+    feed = FailoverFeed(
+        sources, clock=clock, stale_after=timedelta(seconds=cfg.risk.stale_data_seconds)
+    )
+    clock.on_minute = feed.refresh
+    initial_cash = Decimal(str(cfg.broker.initial_cash))
+    broker: AlpacaBroker | PaperBroker
+    if cfg.broker.kind == "alpaca":
+        assert creds is not None
+        broker = AlpacaBroker(creds, settings, clock=clock)
+        account = await broker.account()
+        try:
+            decision = decide(
+                config_mode=cfg.engine.mode,
+                live_flag=live,
+                account=account,
+                targets_live_endpoint=settings.targets_live_endpoint,
+                risk=cfg.risk,
+                headless=headless,
+                confirm_suffix=confirm_live,
+                prompt=prompt,
+            )
+        except LiveGateError as exc:
+            await broker.close()
+            raise UnsupportedSetup(str(exc)) from None
+        if decision.risk_overrides:
+            cfg = cfg.model_copy(
+                update={"risk": cfg.risk.model_copy(update=dict(decision.risk_overrides))}
+            )
+        mode_label = "LIVE" if decision.is_live else "PAPER"
+        initial_cash = account.cash
+        profile = f"alpaca-{mode_label.lower()}-{account.account_id.lower()}"
+    else:
+        broker = PaperBroker(
+            feed,
+            clock,
+            config=PaperBrokerConfig(
+                commission_per_contract=Decimal(str(cfg.broker.commission_per_contract)),
+                commission_per_share=Decimal(str(cfg.broker.commission_per_share)),
+                equity_slippage_bps=Decimal(str(cfg.broker.equity_slippage_bps)),
+            ),
+            initial_cash=initial_cash,
+            calendar=calendar,
+        )
+        mode_label = "PAPER"
+        profile = f"paper-{cfg.data.kind}"
+    path = db_path or cfg.store.db or default_db_path(profile)
+    store = await Store.open(path)
+    if isinstance(broker, AlpacaBroker):
+        # Fills already in the store are never emitted again; our own orders are never
+        # mistaken for dashboard orders filled before the start.
+        broker.seed_recorded_fills(await store.load_fills(), await store.client_order_ids())
+        await broker.start()
+    engine = Engine(
+        market=feed,
+        feed=feed,
+        broker=broker,
+        store=store,
+        clock=clock,
+        calendar=calendar,
+        strategies=list(strategies) if strategies is not None else build_strategies(cfg),
+        risk=PreTradeRisk(risk_limits(cfg)),
+        # A real account: every proposal waits for a person unless the config says auto.
+        gate=ConfirmationGate(
+            GateMode(cfg.engine.gate or "confirm"),
+            timedelta(seconds=cfg.engine.confirm_timeout_s),
+        ),
+        mode_label=mode_label,
         initial_cash=initial_cash,
         strategy_timeout=timedelta(seconds=cfg.engine.strategy_timeout_s),
         equity_snapshot_every=timedelta(minutes=cfg.engine.equity_snapshot_minutes),
