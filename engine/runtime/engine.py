@@ -288,7 +288,18 @@ class Engine:
             rec = await self.store.load_strategy_state(slot.name)
             if rec is not None:
                 self.manager.restore_state(slot.name, rec.state)
+        paper = self.broker.name == "paper"
         for order in await self.store.load_open_orders():
+            if not paper:
+                # A real broker kept the order through our crash: ask it, never guess.
+                live = await self.broker.order(order.client_order_id)
+                if live is not None and (
+                    live.status != order.status or live.filled_quantity != order.filled_quantity
+                ):
+                    await self.store.upsert_order(live)
+                if live is None or live.status.is_open:
+                    self.open_orders[order.client_order_id] = live or order
+                continue
             if order.request.order_type is OrderType.MARKET or not order.broker_order_id:
                 # Open in the store but cut off by a crash between submit and fill: the
                 # paper broker's book died with the process, so nothing was executed.
@@ -318,6 +329,13 @@ class Engine:
         """Compare the store's book with the broker's; differences are logged and shown."""
         for problem in await self.store.verify_ledger():
             self.log("error", f"ledger check at start: {problem}")
+        stored_open = set(self.open_orders)
+        for o in await self.broker.open_orders():
+            if o.client_order_id not in stored_open:
+                self.log(
+                    "warning",
+                    f"reconcile: broker has open order {o.client_order_id} the store does not",
+                )
         broker_pos = {p.symbol: p.quantity for p in await self.broker.positions()}
         stored = {s: p.quantity for s, p in self.ledger.positions.items()}
         for sym in sorted(set(broker_pos) | set(stored)):
