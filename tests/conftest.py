@@ -54,6 +54,7 @@ def _isolated_user_dirs(
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("WSB_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("WSB_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("WSB_RUNTIME_DIR", str(base / "run"))
     for name in list(os.environ):
         if name.startswith("WSB__"):
             monkeypatch.delenv(name)

@@ -14,6 +14,9 @@ from typing import Any
 
 import click
 
+from wsb_tui.commands_remote import engine_control_options
+from wsb_tui.commands_remote import register as register_remote
+
 SPEED_HELP = "simulated market minutes per real second, or 'max' (as fast as the CPU allows)"
 
 
@@ -133,6 +136,7 @@ def main(
 @data_option
 @live_option
 @confirm_live_option
+@engine_control_options
 def engine(
     config: Path | None,
     db: Path | None,
@@ -145,10 +149,29 @@ def engine(
     data_kind: str | None,
     live: bool,
     confirm_live: str | None,
+    control_socket: Path | None,
+    tcp_port: int | None,
+    tcp_host: str,
+    exposed: bool,
+    log_format: str,
+    print_systemd_unit: bool,
 ) -> None:
-    """Run the engine headless (no TUI), with a live summary on stderr."""
-    from engine.runtime.engine import RunBudget
+    """Run the engine headless (no TUI), with a live summary on stderr.
 
+    Open-ended runs serve the control socket for `wsb attach` / `wsb status`; a `--run-for`
+    run serves only when asked (--socket / --tcp-port), so parallel runs never collide.
+    """
+    if print_systemd_unit:
+        from wsb_tui.remote.systemd import systemd_unit
+
+        argv = sys.argv[sys.argv.index("engine") + 1 :] if "engine" in sys.argv else []
+        click.echo(systemd_unit(argv), nl=False)
+        return
+    from engine.runtime.engine import RunBudget
+    from wsb_tui.remote.headless_control import ControlOptions
+    from wsb_tui.remote.logfmt import configure_logging
+
+    configure_logging(log_format)
     cfg = _load_config(config, _overrides(seed, broker, data_kind))
     # A bounded run goes as fast as it can unless told otherwise; an open-ended one is live.
     sp = _parse_speed(speed, None if run_for else 1.0)
@@ -160,6 +183,14 @@ def engine(
             raise click.BadParameter(str(exc), param_hint="--run-for") from None
     from wsb_tui.headless import run_headless
 
+    serve = budget is None or control_socket is not None or tcp_port is not None
+    control = (
+        ControlOptions(control_socket, tcp_port, tcp_host, exposed, log_format) if serve else None
+    )
+
+    def reload_config() -> Any:
+        return _load_config(config, _overrides(seed, broker, data_kind))
+
     code = asyncio.run(
         run_headless(
             cfg,
@@ -170,19 +201,14 @@ def engine(
             quiet=quiet,
             live=live,
             confirm_live=confirm_live,
+            control=control,
+            reload_config=reload_config,
         )
     )
     sys.exit(code)
 
 
-@main.command()
-@db_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(db: Path | None, as_json: bool) -> None:
-    """Account, positions, open orders and the last equity snapshot from the database."""
-    from wsb_tui.status import print_status
-
-    sys.exit(asyncio.run(print_status(db, as_json=as_json)))
+register_remote(main)
 
 
 @main.group()

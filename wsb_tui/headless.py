@@ -8,12 +8,16 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.runtime.config import WsbConfig
 from engine.runtime.embedded import Embedded, UnsupportedSetup, build_embedded
 from engine.runtime.engine import RunBudget
+
+if TYPE_CHECKING:
+    from wsb_tui.remote.headless_control import ControlOptions
 
 
 def summary_line(emb: Embedded) -> str:
@@ -70,6 +74,8 @@ async def run_headless(
     quiet: bool,
     live: bool = False,
     confirm_live: str | None = None,
+    control: ControlOptions | None = None,
+    reload_config: Callable[[], WsbConfig] | None = None,
 ) -> int:
     try:
         emb = await build_embedded(
@@ -83,6 +89,18 @@ async def run_headless(
     except UnsupportedSetup as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    ctl = None
+    if control is not None:
+        from wsb_tui.remote.headless_control import start_headless_control
+
+        try:
+            ctl = await start_headless_control(
+                emb.engine, control, config=cfg, reload_config=reload_config
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            print(f"error: control server: {exc}", file=sys.stderr)
+            await emb.close()
+            return 2
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
@@ -107,5 +125,7 @@ async def run_headless(
             print(summary_line(emb), file=sys.stderr, flush=True)
         if as_json:
             print(json.dumps(summary_json(emb, elapsed)), flush=True)
+        if ctl is not None:
+            await ctl.close()
         await emb.close()
     return 0
