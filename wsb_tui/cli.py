@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from wsb_tui.commands_backtest import register as register_backtest
 from wsb_tui.commands_remote import engine_control_options
 from wsb_tui.commands_remote import register as register_remote
 
@@ -209,6 +210,7 @@ def engine(
 
 
 register_remote(main)
+register_backtest(main)
 
 
 @main.group()

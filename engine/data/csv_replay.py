@@ -251,6 +251,7 @@ class CsvReplayMarket:
         self._styles = {s: OptionStyle.for_spec(sp) for s, sp in self._specs.items()}
         self._minute_cache: OrderedDict[tuple[str, int], MinuteArrays] = OrderedDict()
         self._chains = ChainCache(self.calendar)
+        self._rows_by_session: dict[date, list[tuple[_Series, int]]] | None = None
 
     def _build_series(self, symbol: str, dates: list[date], arr: np.ndarray) -> _Series:
         cal = self.calendar
@@ -332,6 +333,30 @@ class CsvReplayMarket:
 
     async def daily_bars(self, symbol: str, end: date, count: int) -> Sequence[Bar]:
         return self.daily_bars_sync(symbol, end, count)
+
+    def daily_bars_at(self, session: date) -> dict[str, Bar]:
+        """Every symbol's daily bar of `session` (symbols without a row that day are absent):
+        the engine's daily step (`DailyFeed`).
+
+        Served from the start of the session's final minute on: the daily step ticks at
+        close - 1 s so strategies trade at the closing quote (market-on-close). Asking any
+        earlier would look ahead and raises ValueError."""
+        if not self.calendar.is_session(session):
+            raise DataUnavailable(f"csv: {session} is not a {self.calendar.name} session")
+        now = self._clock.now()
+        close = self.calendar.session_close(session)
+        if now < close - _MINUTE:
+            raise ValueError(
+                f"daily_bars_at({session}) at {now}: the bar completes at {close}; "
+                "serving it before the session's last minute would look ahead"
+            )
+        if self._rows_by_session is None:
+            rows: dict[date, list[tuple[_Series, int]]] = {}
+            for s in self._series.values():
+                for i, d in enumerate(s.dates):
+                    rows.setdefault(d, []).append((s, i))
+            self._rows_by_session = rows
+        return {s.symbol: self._bars(s)[i] for s, i in self._rows_by_session.get(session, ())}
 
     # -- intraday ----------------------------------------------------------------------------
 

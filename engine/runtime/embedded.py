@@ -12,7 +12,7 @@ from pathlib import Path
 from engine.broker import PaperBroker, PaperBrokerConfig
 from engine.data.calendar import default_calendar
 from engine.data.simulator import SimulatedMarket, sim_start_time
-from engine.risk.pretrade import PreTradeRisk, RiskLimits
+from engine.risk.pretrade import PreTradeRisk, RateThrottle, RiskLimits
 from engine.runtime.clock import SimulatedClock
 from engine.runtime.config import WsbConfig
 from engine.runtime.engine import Engine
@@ -133,7 +133,12 @@ async def build_embedded(
         clock=clock,
         calendar=calendar,
         strategies=list(strategies) if strategies is not None else build_strategies(cfg),
-        risk=PreTradeRisk(risk_limits(cfg)),
+        risk=PreTradeRisk(
+            risk_limits(cfg),
+            throttle=RateThrottle(
+                cfg.risk.max_orders_per_second, clock=lambda: clock.now().timestamp()
+            ),
+        ),
         gate=ConfirmationGate(GateMode(gate_mode), timedelta(seconds=cfg.engine.confirm_timeout_s)),
         mode_label="SIM",
         initial_cash=initial_cash,
@@ -256,7 +261,12 @@ async def _build_real(
         clock=clock,
         calendar=calendar,
         strategies=list(strategies) if strategies is not None else build_strategies(cfg),
-        risk=PreTradeRisk(risk_limits(cfg)),
+        risk=PreTradeRisk(
+            risk_limits(cfg),
+            throttle=RateThrottle(
+                cfg.risk.max_orders_per_second, clock=lambda: clock.now().timestamp()
+            ),
+        ),
         # A real account: every proposal waits for a person unless the config says auto.
         gate=ConfirmationGate(
             GateMode(cfg.engine.gate or "confirm"),

@@ -53,6 +53,7 @@ from engine.domain import (
     RiskDecision,
     Side,
     StrategyStatusChanged,
+    TimeInForce,
     TradeProposal,
     make_client_order_id,
     make_proposal_id,
@@ -180,6 +181,8 @@ class Engine:
         self.proposals_seen = 0
         self._last_equity_snapshot: datetime | None = None
         self._last_option_mark: datetime | None = None
+        self._saved_state: dict[str, str] = {}  # what _save_strategy last wrote, per strategy
+        self._saved_peak: Decimal | None = None
         self._session: date | None = None
         self._bars: Mapping[str, Bar] = {}
         self._followups: list[TradeProposal] = []
@@ -410,6 +413,18 @@ class Engine:
             if budget is not None and budget.sessions is not None and done >= budget.sessions:
                 return
 
+    async def _expire_stale_daily_orders(self, session: date) -> None:
+        """Daily steps: an order gets one full session to fill, then it is canceled."""
+        opened = self.calendar.session_open(session)
+        for coid, order in list(self.open_orders.items()):
+            if order.created_at < opened:
+                try:
+                    canceled = await self.broker.cancel(coid)
+                except (LookupError, ValueError):
+                    continue  # filled or gone meanwhile; _refresh_orders records it
+                await self.store.upsert_order(canceled)
+        await self._refresh_orders()
+
     def _bars_at(self, ts: datetime) -> Mapping[str, Bar]:
         if self.step == "day":
             feed_d: Any = self.feed
@@ -435,14 +450,21 @@ class Engine:
             await on_market(now)  # DAY orders expire, expiring options are processed
         await self._settle()
         await self._refresh_orders()
+        if self.step == "day":
+            await self._expire_stale_daily_orders(session)
         port = self._portfolio()
-        for slot in self.manager.slots.values():
-            slot.pnl_history.append(
-                round(self.ledger.realized(slot.name) + self.ledger.unrealized(slot.name), 2)
-            )
-            await self._save_strategy(slot.name)
-        await self._snapshot_equity(force=True)
-        await self.store.set_setting(SETTING_CLOCK, now.isoformat(), at=self.clock.now())
+        # One commit for the session's bookkeeping (every fill is already settled above).
+        async with self.store.transaction():
+            for slot in self.manager.slots.values():
+                slot.pnl_history.append(
+                    round(self.ledger.realized(slot.name) + self.ledger.unrealized(slot.name), 2)
+                )
+                key = repr((slot.state.value, slot.profile, slot.strategy.state()))
+                if self._saved_state.get(slot.name) != key:
+                    self._saved_state[slot.name] = key
+                    await self._save_strategy(slot.name)
+            await self._snapshot_equity(force=True)
+            await self.store.set_setting(SETTING_CLOCK, now.isoformat(), at=self.clock.now())
         self.log("info", f"session {session} closed: equity ${port.equity:,.2f}")
 
     async def _on_tick(self, ts: datetime) -> None:
@@ -473,6 +495,11 @@ class Engine:
             for p in proposals:
                 await self._handle_proposal(p)
         await self._drain_followups()
+        # Positions opened this tick carry no mark yet: value them at this bar, not at cost.
+        for sym, bar in bars.items():
+            pos = self.ledger.positions.get(sym)
+            if pos is not None and pos.mark is None:
+                self.ledger.mark(sym, bar.close)
         port = self._portfolio()
         self.ledger.note_equity(port.equity)
         if self.monitor is not None:
@@ -663,6 +690,11 @@ class Engine:
     async def _submit(self, p: TradeProposal, *, actor: str) -> Order | None:
         if self.risk.throttle is not None:
             self.risk.throttle.record()
+        tif = p.time_in_force
+        if self.step == "day" and tif is TimeInForce.DAY:
+            # Daily steps decide at the close: a DAY order would expire a second later.
+            # It rests through the next session instead (see _expire_stale_daily_orders).
+            tif = TimeInForce.GTC
         req = OrderRequest(
             client_order_id=make_client_order_id(
                 p.strategy, p.proposal_id, p.quantity, p.limit_price
@@ -671,7 +703,7 @@ class Engine:
             quantity=p.quantity,
             order_type=p.order_type,
             limit_price=p.limit_price,
-            time_in_force=p.time_in_force,
+            time_in_force=tif,
             strategy=p.strategy,
             proposal_id=p.proposal_id,
         )
@@ -776,10 +808,10 @@ class Engine:
             return
         self._last_equity_snapshot = now
         await self.store.record_equity_snapshot(EquitySnapshot.from_portfolio(self._portfolio()))
-        if self.ledger.peak_equity is not None:
-            await self.store.set_setting(
-                SETTING_PEAK, str(self.ledger.peak_equity), at=self.clock.now()
-            )
+        peak = self.ledger.peak_equity
+        if peak is not None and peak != self._saved_peak:
+            self._saved_peak = peak
+            await self.store.set_setting(SETTING_PEAK, str(peak), at=self.clock.now())
 
     def risk_summary(self) -> RiskSummary:
         port = self._portfolio()

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 DEFAULT_SIM_START = date(2026, 1, 5)
 _MINUTE = timedelta(minutes=1)
 _MINUTE_CACHE = 4096  # (symbol, session) minute paths kept; ~16 KB each
+_BAR_CACHE = 2048  # (symbol, interval, session) bar lists kept; 26-390 bars each
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -73,6 +74,15 @@ class MinuteSnapshot:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _SessionBars:
+    """One symbol's bars of one interval over a whole session, with their bucket bounds."""
+
+    bars: list[Bar]
+    starts: list[datetime]
+    ends: list[datetime]  # actual bucket ends (a session's last bucket may be short)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -151,7 +161,10 @@ class SimulatedMarket:
         self._daily_cache: dict[str, list[Bar]] = {}
         self._minute_cache: OrderedDict[tuple[str, int], MinuteArrays] = OrderedDict()
         self._stacks: OrderedDict[int, _SessionStack] = OrderedDict()
-        self._chains = ChainCache(self.calendar)
+        self._bar_cache: OrderedDict[tuple[int, BarInterval, int], _SessionBars] = OrderedDict()
+        self._inputs_at: datetime | None = None
+        self._inputs_memo: dict[str, tuple[ChainInputs, date]] = {}
+        self._chains = ChainCache(self.calendar, inputs_for=lambda u: self._chain_inputs(u)[0])
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -277,6 +290,23 @@ class SimulatedMarket:
 
     async def daily_bars(self, symbol: str, end: date, count: int) -> Sequence[Bar]:
         return self.daily_bars_sync(symbol, end, count)
+
+    def daily_bars_at(self, session: date) -> dict[str, Bar]:
+        """Every symbol's daily bar of `session` (the engine's daily step, `DailyFeed`).
+
+        Served from the start of the session's final minute on: the daily step ticks at
+        close - 1 s so strategies trade at the closing quote (market-on-close). Asking any
+        earlier would look ahead and raises ValueError."""
+        t = self._index.get(session)
+        if t is None:
+            raise DataUnavailable(f"sim: {session} is not a simulated session")
+        now = self._now()
+        if now < self._closes[t] - _MINUTE:
+            raise ValueError(
+                f"daily_bars_at({session}) at {now}: the bar completes at {self._closes[t]}; "
+                "serving it before the session's last minute would look ahead"
+            )
+        return {sym: self._daily_list(sym)[t] for sym in self._symbols}
 
     # -- minute paths ------------------------------------------------------------------------
 
@@ -408,6 +438,38 @@ class SimulatedMarket:
 
     # -- intraday bars -----------------------------------------------------------------------
 
+    def _session_bars(self, j: int, t: int, interval: BarInterval) -> _SessionBars:
+        """Every bucket of session `t` for symbol column `j`, built once and kept (LRU).
+
+        Strategies ask for the same few sessions of bars every minute; rebuilding the Bar
+        objects each time dominated a run. The whole session is built at once (its minute path
+        exists in full anyway); `intraday_bars_sync` serves only the completed prefix, so
+        nothing after `now` is ever returned.
+        """
+        key = (j, interval, t)
+        cached = self._bar_cache.get(key)
+        if cached is not None:
+            self._bar_cache.move_to_end(key)
+            return cached
+        symbol = self._symbols[j]
+        open_ = self._opens[t]
+        agg = aggregate_minutes(self._minute_arrays(j, t), interval)
+        starts = [open_ + s_min * _MINUTE for s_min in agg.start.tolist()]
+        ends = [open_ + e_min * _MINUTE for e_min in agg.end.tolist()]
+        bars = [
+            Bar(symbol, bar_start, o, h, low, c, v, interval)
+            for bar_start, o, h, low, c, v in zip(
+                starts,
+                *(a.tolist() for a in (agg.open, agg.high, agg.low, agg.close, agg.volume)),
+                strict=True,
+            )
+        ]
+        built = _SessionBars(bars, starts, ends)
+        self._bar_cache[key] = built
+        if len(self._bar_cache) > _BAR_CACHE:
+            self._bar_cache.popitem(last=False)
+        return built
+
     def intraday_bars_sync(
         self, symbol: str, interval: BarInterval, start: datetime, end: datetime
     ) -> list[Bar]:
@@ -421,21 +483,13 @@ class SimulatedMarket:
         hi = bisect.bisect_left(self._opens, end)
         out: list[Bar] = []
         for t in range(lo, hi):
-            open_ = self._opens[t]
-            agg = aggregate_minutes(self._minute_arrays(j, t), interval)
-            rows = zip(
-                agg.start.tolist(),
-                agg.end.tolist(),
-                *(a.tolist() for a in (agg.open, agg.high, agg.low, agg.close, agg.volume)),
-                strict=True,
-            )
-            for s_min, e_min, o, h, low, c, v in rows:
-                bar_start = open_ + s_min * _MINUTE
-                if bar_start < start or bar_start >= end:
-                    continue
-                if open_ + e_min * _MINUTE > now:
-                    break
-                out.append(Bar(symbol, bar_start, o, h, low, c, v, interval))
+            sb = self._session_bars(j, t, interval)
+            first = bisect.bisect_left(sb.starts, start)
+            # Bars starting before `end` and complete (bucket end <= now; the last bucket of
+            # a session may be short, so its own end counts, not start + interval).
+            last = min(bisect.bisect_left(sb.starts, end), bisect.bisect_right(sb.ends, now))
+            if last > first:
+                out.extend(sb.bars[first:last])
         return out
 
     async def intraday_bars(
@@ -480,8 +534,18 @@ class SimulatedMarket:
         return style
 
     def _chain_inputs(self, underlying: str) -> tuple[ChainInputs, date]:
-        style = self._style(underlying)
+        # Asked for on every option read (many per minute); a pure function of the clock.
         now = self._now()
+        if now != self._inputs_at:
+            self._inputs_at = now
+            self._inputs_memo.clear()
+        hit = self._inputs_memo.get(underlying)
+        if hit is None:
+            hit = self._inputs_memo[underlying] = self._build_chain_inputs(underlying, now)
+        return hit
+
+    def _build_chain_inputs(self, underlying: str, now: datetime) -> tuple[ChainInputs, date]:
+        style = self._style(underlying)
         spot, stamp, i, in_session = self._price_and_stamp(underlying, now)
         j = self._col[underlying]
         p = self.paths
@@ -511,10 +575,10 @@ class SimulatedMarket:
     def option_chain_sync(self, underlying: str, min_expiry: date, max_expiry: date) -> OptionChain:
         inputs, today = self._chain_inputs(underlying)
         expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
+        wanted = [e for e in expiries if min_expiry <= e <= max_expiry]
         quotes: list[OptionQuote] = []
-        for e in expiries:
-            if min_expiry <= e <= max_expiry:
-                quotes.extend(self._chains.block(inputs, e).quotes)
+        for block in self._chains.blocks(inputs, wanted):
+            quotes.extend(block.quotes)
         return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
 
     async def option_chain(
