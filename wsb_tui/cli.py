@@ -173,6 +173,10 @@ def engine(
     from wsb_tui.remote.logfmt import configure_logging
 
     configure_logging(log_format)
+    if quiet:
+        import logging
+
+        logging.getLogger().setLevel(logging.WARNING)
     cfg = _load_config(config, _overrides(seed, broker, data_kind))
     # A bounded run goes as fast as it can unless told otherwise; an open-ended one is live.
     sp = _parse_speed(speed, None if run_for else 1.0)
@@ -351,3 +355,24 @@ def _register_extra_commands() -> None:
 
 
 _register_extra_commands()
+
+
+@risk.command("stress")
+@db_option
+@seed_option
+@click.option("--json", "as_json", is_flag=True)
+def risk_stress(db: Path | None, seed: int | None, as_json: bool) -> None:
+    """The six stress scenarios of the spec applied to the stored portfolio."""
+    from engine.risk.cli_stress import format_stress_text, stress_from_db_sync
+    from engine.store import default_db_path
+
+    path = db or default_db_path("sim")
+    if not path.exists():
+        click.echo(f"error: no database at {path}", err=True)
+        sys.exit(1)
+    try:
+        report = stress_from_db_sync(path, seed=seed if seed is not None else 7)
+    except (ValueError, LookupError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(report, default=str) if as_json else format_stress_text(report))

@@ -73,6 +73,77 @@ class RiskSnapshot:
     errors: Mapping[str, str]
 
 
+def _cf_monotone(skew: float, exkurt: float) -> bool:
+    """Is the Cornish-Fisher quantile map increasing over the lower tail (z in [-3.72, 0],
+    i.e. down to the 0.01 % quantile)?  Outside that domain the expansion folds over and its
+    "VaR" can even be negative: it says nothing about the tail."""
+    z = np.linspace(-3.72, 0.0, 64)
+    dz = (
+        1.0
+        + z * skew / 3.0
+        + (3.0 * z * z - 3.0) * exkurt / 24.0
+        - (6.0 * z * z - 5.0) * skew * skew / 36.0
+    )
+    return bool(np.all(dz > 0.0))
+
+
+MAX_WORST_LOSS_MULTIPLE = 2.0
+
+
+def _envelope_members(
+    methods: Mapping[str, Mapping[float, VaRResult]], errors: dict[str, str], r: FloatArray
+) -> list[str]:
+    """The envelope methods whose fitted model is valid for this return series.
+
+    Option books have bounded losses and a long right tail (long premium) or the reverse.
+    A symmetric Student-t fitted to such a series can come out with df <= 2 (infinite
+    variance, infinite CVaR at df <= 1), or mirror the upside into the left tail; and
+    Cornish-Fisher can fold over (a non-monotone quantile map, even a negative "VaR").
+    Such fits describe the series' upside, not its losses, so they are left out of the
+    conservative envelope - with the reason recorded - rather than report a VaR the book
+    cannot lose.  Plausibility test: a parametric VaR more than `MAX_WORST_LOSS_MULTIPLE`
+    times the worst loss of the whole window.  On symmetric fat-tailed data the 99 % t VaR
+    sits below the window's worst day, so the test only bites on the broken case.
+    """
+    worst = float(-r.min()) if r.size else 0.0
+    out: list[str] = []
+    for m in ENVELOPE_METHODS:
+        if m not in methods:
+            continue
+        first = next(iter(methods[m].values()))
+        if m == "student_t":
+            df = first.details.get("df")
+            if isinstance(df, int | float) and df <= 2.0:
+                errors["student_t_envelope"] = (
+                    f"fitted df={df:.2f} <= 2 (infinite variance): excluded from the envelope"
+                )
+                continue
+        if m == "cornish_fisher":
+            sk = first.details.get("skew")
+            ku = first.details.get("excess_kurtosis")
+            if (
+                isinstance(sk, int | float)
+                and isinstance(ku, int | float)
+                and not _cf_monotone(float(sk), float(ku))
+            ):
+                errors["cornish_fisher_envelope"] = (
+                    f"skew {sk:.2f}, excess kurtosis {ku:.2f} outside the expansion's "
+                    "valid domain (quantile map not monotone): excluded from the envelope"
+                )
+                continue
+        if m != "historical" and worst > 0:
+            top = max(res.var for res in methods[m].values())
+            if top > MAX_WORST_LOSS_MULTIPLE * worst:
+                errors[f"{m}_envelope"] = (
+                    f"VaR {top:.2%} > {MAX_WORST_LOSS_MULTIPLE:g}x the window's worst loss "
+                    f"{worst:.2%}: the fit does not describe this book's losses; excluded "
+                    "from the envelope"
+                )
+                continue
+        out.append(m)
+    return out
+
+
 def portfolio_returns(
     portfolio: RiskPortfolio, underlying_returns: ArrayLike, *, kind: str = "log"
 ) -> FloatArray:
@@ -136,11 +207,12 @@ def risk_snapshot(
                 put(name, c, v, cv, d)
         except (ValueError, ArithmeticError) as exc:
             errors[name] = str(exc)
+    usable = _envelope_members(methods, errors, r)
     env_v: dict[float, float] = {}
     env_c: dict[float, float] = {}
     for c in levels:
-        vs = [methods[m][c].var for m in ENVELOPE_METHODS if m in methods]
-        cs = [methods[m][c].cvar for m in ENVELOPE_METHODS if m in methods]
+        vs = [methods[m][c].var for m in usable]
+        cs = [methods[m][c].cvar for m in usable]
         if monte_carlo is not None and c in monte_carlo:
             vs.append(monte_carlo[c].var)
             cs.append(monte_carlo[c].cvar)

@@ -10,14 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from engine.broker import PaperBroker, PaperBrokerConfig
-from engine.data.calendar import default_calendar
+from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.simulator import SimulatedMarket, sim_start_time
+from engine.risk.breakers import BreakerConfig
 from engine.risk.pretrade import PreTradeRisk, RateThrottle, RiskLimits
 from engine.runtime.clock import SimulatedClock
 from engine.runtime.config import WsbConfig
 from engine.runtime.engine import Engine
 from engine.runtime.gate import ConfirmationGate, GateMode
 from engine.runtime.local_client import LocalEngineClient
+from engine.runtime.risk_monitor import LiveRiskMonitor, MonitorConfig
 from engine.store import Store, default_db_path
 from engine.strategies.base import Strategy
 from engine.strategies.registry import available, strategy_class
@@ -69,6 +71,25 @@ def risk_limits(cfg: WsbConfig) -> RiskLimits:
         max_etf_concentration=r.max_etf_concentration,
         buying_power_buffer_pct=r.buying_power_buffer_pct,
         var99_limit_pct=r.var99_limit_pct,
+        cvar99_limit_pct=r.cvar99_limit_pct,
+    )
+
+
+def _pretrade(cfg: WsbConfig, clock: SimulatedClock) -> PreTradeRisk:
+    # The throttle counts market time, so a replay at max speed is as deterministic as live.
+    throttle = RateThrottle(cfg.risk.max_orders_per_second, clock=lambda: clock.now().timestamp())
+    return PreTradeRisk(risk_limits(cfg), throttle=throttle)
+
+
+def _monitor(
+    cfg: WsbConfig, risk: PreTradeRisk, store: Store, calendar: MarketCalendar
+) -> LiveRiskMonitor:
+    return LiveRiskMonitor(
+        risk=risk,
+        store=store,
+        calendar=calendar,
+        config=MonitorConfig(snapshot_every=timedelta(minutes=cfg.engine.risk_snapshot_minutes)),
+        breakers=BreakerConfig(daily_loss_pct=cfg.risk.daily_loss_limit_pct),
     )
 
 
@@ -125,6 +146,7 @@ async def build_embedded(
         market, clock, config=broker_cfg, initial_cash=initial_cash, calendar=calendar
     )
     gate_mode = cfg.engine.gate or ("auto" if headless else "confirm")
+    risk = _pretrade(cfg, clock)
     engine = Engine(
         market=market,
         feed=market,
@@ -133,12 +155,8 @@ async def build_embedded(
         clock=clock,
         calendar=calendar,
         strategies=list(strategies) if strategies is not None else build_strategies(cfg),
-        risk=PreTradeRisk(
-            risk_limits(cfg),
-            throttle=RateThrottle(
-                cfg.risk.max_orders_per_second, clock=lambda: clock.now().timestamp()
-            ),
-        ),
+        risk=risk,
+        monitor=_monitor(cfg, risk, store, calendar),
         gate=ConfirmationGate(GateMode(gate_mode), timedelta(seconds=cfg.engine.confirm_timeout_s)),
         mode_label="SIM",
         initial_cash=initial_cash,
@@ -253,6 +271,7 @@ async def _build_real(
         # mistaken for dashboard orders filled before the start.
         broker.seed_recorded_fills(await store.load_fills(), await store.client_order_ids())
         await broker.start()
+    risk = _pretrade(cfg, clock)
     engine = Engine(
         market=feed,
         feed=feed,
@@ -261,12 +280,8 @@ async def _build_real(
         clock=clock,
         calendar=calendar,
         strategies=list(strategies) if strategies is not None else build_strategies(cfg),
-        risk=PreTradeRisk(
-            risk_limits(cfg),
-            throttle=RateThrottle(
-                cfg.risk.max_orders_per_second, clock=lambda: clock.now().timestamp()
-            ),
-        ),
+        risk=risk,
+        monitor=_monitor(cfg, risk, store, calendar),
         # A real account: every proposal waits for a person unless the config says auto.
         gate=ConfirmationGate(
             GateMode(cfg.engine.gate or "confirm"),

@@ -60,6 +60,7 @@ from engine.domain import (
 )
 from engine.domain.proposals import ExitReason
 from engine.risk.pretrade import PreTradeInputs, PreTradeRisk
+from engine.risk.report import RiskReport
 from engine.runtime.bus import EventBus, Subscription
 from engine.runtime.clock import Clock, SimulatedClock
 from engine.runtime.gate import ConfirmationGate, GateMode, Waiting
@@ -202,6 +203,9 @@ class Engine:
         await self._reconcile()
         self.manager.start()
         self._fill_task = asyncio.create_task(self._fill_loop(), name="fills")
+        if self.monitor is not None:
+            # Build the risk model and re-apply restored breakers before the first proposal.
+            await self._run_monitor(self.clock.now())
         self._started = True
         await self._emit(
             EngineStarted(
@@ -669,6 +673,9 @@ class Engine:
             total_open_risk=self.ledger.total_open_risk(),
             tripped_breakers=tuple(self.tripped_breakers),
             var99_pct=self.var99_pct,
+            vix=self._vix(),
+            strategy_positions=self.ledger.strategy_positions(p.strategy),
+            open_order_holds=float(getattr(self.broker, "open_order_holds", lambda: 0)()),
             profile_max_position_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_position_size,
             profile_max_total_risk_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_total_risk,
         )
@@ -688,8 +695,7 @@ class Engine:
             return None
 
     async def _submit(self, p: TradeProposal, *, actor: str) -> Order | None:
-        if self.risk.throttle is not None:
-            self.risk.throttle.record()
+        self.risk.record_submit(p, self.clock.now())
         tif = p.time_in_force
         if self.step == "day" and tif is TimeInForce.DAY:
             # Daily steps decide at the close: a DAY order would expire a second later.
@@ -722,6 +728,7 @@ class Engine:
             self.log(
                 "warning", f"broker rejected {p.strategy} {p.underlying}: {order.reject_reason}"
             )
+            self._record_error(f"broker rejected {p.underlying}: {order.reject_reason}")
         elif order.status.is_open:
             self.open_orders[req.client_order_id] = order
         await self._settle()
@@ -831,11 +838,18 @@ class Engine:
                 (limits.max_total_risk_pct or PROFILE_LIMITS[DEFAULT_PROFILE].max_total_risk) * eq,
             )
         )
+        report = self.risk_report()
+        g = report.greeks_total if report is not None else None
         return RiskSummary(
             ts=self.clock.now(),
             trading_state=self.trading_state,
             gauges=self._monitor_gauges + tuple(gauges),
+            net_delta=g.delta if g is not None else 0.0,
+            net_gamma=g.gamma if g is not None else 0.0,
+            net_vega=g.vega if g is not None else 0.0,
+            net_theta=g.theta if g is not None else 0.0,
             breakers=tuple(self.tripped_breakers),
+            note=str(getattr(self.monitor, "last_error", "") or ""),
         )
 
     def snapshot(self) -> EngineSnapshot:
@@ -890,7 +904,19 @@ class Engine:
         getattr(log, level if level != "warning" else "warning")(message)
         self.bus.publish(LogLine(ts=now, level=level, message=message))
 
+    def _record_error(self, what: str) -> None:
+        now = self.clock.now()
+        self._errors.append(now)
+        if self.monitor is not None:
+            self.monitor.on_error(what, now)
+
+    def risk_report(self) -> RiskReport | None:
+        get = getattr(self.monitor, "report", None)
+        report: RiskReport | None = get() if get is not None else None
+        return report
+
     def _on_strategy_error(self, name: str, what: str) -> None:
+        self._record_error(f"strategy {name}: {what}")
         self.log("error", f"strategy {name} errored and was isolated: {what}")
         self.bus.publish(
             StrategyStatusChanged(ts=self.clock.now(), strategy=name, state="errored", detail=what)

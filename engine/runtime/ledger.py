@@ -16,30 +16,13 @@ from engine.domain import (
     BROAD_INDEX_ETFS,
     Equity,
     Fill,
-    OptionContract,
-    OptionRight,
     Portfolio,
     Position,
     empty_position,
 )
+from engine.risk.open_risk import book_open_risk
 
 MANUAL = "manual"
-
-
-def open_risk(pos: Position) -> float:
-    """Dollars at risk in one position, for allocation and total-risk budgets.
-
-    Long premium: its market value. Short put: strike × 100 less the premium received.
-    Short call (covered): the premium owed back. Stock: its market value.
-    """
-    if pos.quantity == 0:
-        return 0.0
-    inst = pos.instrument
-    if isinstance(inst, OptionContract) and pos.quantity < 0:
-        if inst.right is OptionRight.PUT:
-            return float(inst.strike) * inst.multiplier * -pos.quantity + pos.market_value
-        return abs(pos.market_value)
-    return abs(pos.market_value)
 
 
 class Ledger:
@@ -119,17 +102,17 @@ class Ledger:
         return MappingProxyType(dict(self.by_strategy.get(strategy, {})))
 
     def strategy_open_risk(self, strategy: str) -> float:
-        return sum(open_risk(p) for p in self.by_strategy.get(strategy, {}).values())
+        return book_open_risk(self.by_strategy.get(strategy, {}).values())
 
     def total_open_risk(self) -> float:
-        """Open risk against the profile's max_total_risk (spec §0.1). Broad-index ETF stock is
-        the baseline sleeve (spec §3 targets 55-80% of equity in it), bounded by its own
-        concentration limit, so counting it here would leave no room for any strategy."""
-        return sum(
-            open_risk(p)
-            for p in self.positions.values()
-            if not (isinstance(p.instrument, Equity) and p.symbol in BROAD_INDEX_ETFS)
+        """Open risk against the profile's max_total_risk (spec §0.1), spreads at their real
+        maximum loss. Broad-index ETF stock is the baseline sleeve (spec §3 targets 55-80% of
+        equity in it), bounded by its own concentration limit, so it is left out here."""
+        sleeve = (
+            frozenset(s for s, p in self.positions.items() if isinstance(p.instrument, Equity))
+            & BROAD_INDEX_ETFS
         )
+        return book_open_risk(self.positions.values(), exclude=sleeve)
 
     def unrealized(self, strategy: str) -> float:
         return sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
