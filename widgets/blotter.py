@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 from engine.domain import Fill, Order, OrderStatus, Side
 from widgets.format import instrument_label, price
-from widgets.keyed_table import Cell, Column, KeyedTable, num
-from widgets.styles import SignalStyles, signal_styles
+from widgets.keyed_table import Column, KeyedTable, cell, num
 
 NEW_YORK = ZoneInfo("America/New_York")
 STATUS_FILTERS = ("all", "open", "filled", "canceled", "rejected")
@@ -41,7 +40,9 @@ class BlotterFilter:
             return False
         if self.status == "rejected" and o.status is not OrderStatus.REJECTED:
             return False
-        return self._text_ok(" ".join((*o.request.symbols, o.request.strategy or "", o.client_order_id)))
+        return self._text_ok(
+            " ".join((*o.request.symbols, o.request.strategy or "", o.client_order_id))
+        )
 
     def matches_fill(self, f: Fill) -> bool:
         return self._text_ok(" ".join((f.symbol, f.strategy or "", f.client_order_id)))
@@ -74,15 +75,13 @@ FILL_COLUMNS = (
 
 
 class OrdersTable(KeyedTable):
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(ORDER_COLUMNS, id=id, classes=classes)
-        self._styles: SignalStyles | None = None
-
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
 
     def show(self, orders: Iterable[Order], flt: BlotterFilter) -> int:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
+        orders = list(orders)
+        self._replay = lambda: self.show(orders, flt)
         chosen = sorted(
             (o for o in orders if flt.matches_order(o)),
             key=lambda o: (o.created_at, o.client_order_id),
@@ -106,15 +105,15 @@ class OrdersTable(KeyedTable):
                 (
                     o.client_order_id,
                     [
-                        Cell(f"{o.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}", st.muted),
-                        Cell(r.strategy or "manual"),
-                        Cell(legs),
+                        cell(f"{o.created_at.astimezone(NEW_YORK):%m-%d %H:%M:%S}", st.muted),
+                        cell(r.strategy or "manual"),
+                        cell(legs),
                         num(str(r.quantity), r.quantity),
                         num(price(r.limit_price) if r.limit_price is not None else "MKT", None),
-                        Cell(o.status.value, status_style),
+                        cell(o.status.value, status_style),
                         num(str(o.filled_quantity), o.filled_quantity),
                         num(price(o.avg_fill_price), None),
-                        Cell(o.reject_reason or "", st.loss),
+                        cell(o.reject_reason or "", st.loss),
                     ],
                 )
             )
@@ -127,15 +126,13 @@ class OrdersTable(KeyedTable):
 
 
 class FillsTable(KeyedTable):
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(FILL_COLUMNS, id=id, classes=classes)
-        self._styles: SignalStyles | None = None
-
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
 
     def show(self, fills: Iterable[Fill], flt: BlotterFilter) -> int:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
+        fills = list(fills)
+        self._replay = lambda: self.show(fills, flt)
         chosen = sorted(
             (f for f in fills if flt.matches_fill(f)), key=lambda f: (f.ts, f.fill_id), reverse=True
         )
@@ -143,10 +140,10 @@ class FillsTable(KeyedTable):
             (
                 f.fill_id,
                 [
-                    Cell(f"{f.ts.astimezone(NEW_YORK):%m-%d %H:%M:%S}", st.muted),
-                    Cell(f.strategy or "manual"),
-                    Cell(instrument_label(f.instrument)),
-                    Cell(f.side.value.upper(), st.gain if f.side is Side.BUY else st.loss),
+                    cell(f"{f.ts.astimezone(NEW_YORK):%m-%d %H:%M:%S}", st.muted),
+                    cell(f.strategy or "manual"),
+                    cell(instrument_label(f.instrument)),
+                    cell(f.side.value.upper(), st.gain if f.side is Side.BUY else st.loss),
                     num(f"{f.quantity:,}", f.quantity),
                     num(price(f.price), float(f.price)),
                     num(price(f.commission), float(f.commission), st.muted),

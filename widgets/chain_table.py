@@ -13,11 +13,19 @@ from textual.message import Message
 
 from engine.domain import OptionQuote, OptionRight
 from widgets.format import price
-from widgets.keyed_table import Cell, Column, KeyedTable, num
-from widgets.styles import SignalStyles, signal_styles
+from widgets.keyed_table import CellSpec, Column, KeyedTable, cell, num
+from widgets.styles import SignalStyles
 
 SIDE_FIELDS = ("bid", "ask", "mid", "iv", "delta", "vol", "oi")
-_LABELS = {"bid": "bid", "ask": "ask", "mid": "mid", "iv": "IV", "delta": "Δ", "vol": "vol", "oi": "OI"}
+_LABELS = {
+    "bid": "bid",
+    "ask": "ask",
+    "mid": "mid",
+    "iv": "IV",
+    "delta": "Δ",
+    "vol": "vol",
+    "oi": "OI",
+}
 COLUMNS = (
     *(Column(f"c_{f}", _LABELS[f]) for f in SIDE_FIELDS),
     Column("strike", "strike"),
@@ -26,7 +34,7 @@ COLUMNS = (
 SPOT_ROW = "spot"
 
 
-def _side_cells(q: OptionQuote | None, itm: bool, st: SignalStyles) -> list[Cell]:
+def _side_cells(q: OptionQuote | None, itm: bool, st: SignalStyles) -> list[CellSpec]:
     if q is None:
         return [num("", None) for _ in SIDE_FIELDS]
     base = st.accent if itm else ""
@@ -47,24 +55,21 @@ class ChainTable(KeyedTable):
             super().__init__()
             self.quote = quote
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(COLUMNS, id=id, classes=classes, cursor_type="cell")
         self._quotes: dict[tuple[str, OptionRight], OptionQuote] = {}
-        self._styles: SignalStyles | None = None
         self.spot: float | None = None
 
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
-
     def show(self, quotes: Sequence[OptionQuote], spot: float) -> None:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
+        self._replay = lambda: self.show(quotes, spot)
         self.spot = spot
         by_strike: dict[Decimal, dict[OptionRight, OptionQuote]] = {}
         self._quotes.clear()
         for q in quotes:
             by_strike.setdefault(q.contract.strike, {})[q.contract.right] = q
             self._quotes[(str(q.contract.strike), q.contract.right)] = q
-        rows: list[tuple[str, list[Cell]]] = []
+        rows: list[tuple[str, list[CellSpec]]] = []
         spot_done = False
         for strike in sorted(by_strike):
             if not spot_done and float(strike) > spot:
@@ -72,7 +77,9 @@ class ChainTable(KeyedTable):
                 spot_done = True
             pair = by_strike[strike]
             k = str(strike)
-            strike_cell = Cell(f"{strike.normalize():f}", "bold", sort_key=float(strike), justify="center")
+            strike_cell = cell(
+                f"{strike.normalize():f}", "bold", sort_key=float(strike), justify="center"
+            )
             rows.append(
                 (
                     k,
@@ -88,9 +95,9 @@ class ChainTable(KeyedTable):
         self.sync(rows)
 
     @staticmethod
-    def _spot_cells(spot: float, st: SignalStyles) -> list[Cell]:
-        line = [Cell("─" * 6, st.primary) for _ in SIDE_FIELDS]
-        return [*line, Cell(f"▶{spot:,.2f}◀", f"bold {st.primary}", justify="center"), *line]
+    def _spot_cells(spot: float, st: SignalStyles) -> list[CellSpec]:
+        line = [cell("─" * 6, st.primary) for _ in SIDE_FIELDS]
+        return [*line, cell(f"▶{spot:,.2f}◀", f"bold {st.primary}", justify="center"), *line]
 
     def selected_quote(self) -> OptionQuote | None:
         if not self.row_count:

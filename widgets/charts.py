@@ -28,7 +28,7 @@ class TradeMark:
 class EquityChart(PlotextPlot):
     """A P&L (or equity) curve, newest last."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._series: tuple[float, ...] = ()
         self._series_title = ""
@@ -53,7 +53,7 @@ class EquityChart(PlotextPlot):
 class PriceChart(PlotextPlot):
     """Daily bars as candles or a close line, entries (▲) and exits (▼) marked."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.style_kind: ChartStyle = "candles"
         self.symbol = ""

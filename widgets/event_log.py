@@ -2,50 +2,53 @@
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.widgets import RichLog
 
-from widgets.styles import SignalStyles, signal_styles
+from widgets.styles import ThemeAware
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_MAX_LINES = 500
 LEVELS = ("debug", "info", "fill", "warning", "error")
 
 
-class EventLog(RichLog):
+class EventLog(ThemeAware, RichLog):
     """`add(ts, level, message)`; the oldest lines fall off past `max_lines`."""
 
     def __init__(
         self,
         *,
         max_lines: int = DEFAULT_MAX_LINES,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(
             max_lines=max_lines, wrap=False, markup=False, highlight=False, id=id, classes=classes
         )
-        self._styles: SignalStyles | None = None
         self.lines_written = 0
+        self._history: deque[tuple[datetime | None, str, str]] = deque(maxlen=max_lines)
 
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
-        self.app.theme_changed_signal.subscribe(self, self._on_theme)
-
-    def _on_theme(self, _theme: object) -> None:
-        self._styles = signal_styles(self.app)
+    def on_theme_change(self) -> None:
+        # Old lines were coloured for the old theme: write them again.
+        history = list(self._history)
+        self.clear()
+        self._history.clear()
+        for ts, level, message in history:
+            self.add(ts, level, message)
 
     def add(self, ts: datetime | None, level: str, message: str) -> None:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
         style = {
             "error": f"bold {st.loss}",
             "warning": st.warn,
             "fill": st.gain,
             "debug": st.muted,
         }.get(level, "")
+        self._history.append((ts, level, message))
         line = Text(no_wrap=True, overflow="ellipsis")
         if ts is not None:
             line.append(f"{ts.astimezone(NEW_YORK):%H:%M:%S} ", style=st.muted)

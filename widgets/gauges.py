@@ -12,7 +12,7 @@ from textual.widget import Widget
 
 from engine.runtime.views import GaugeReading, RiskSummary
 from widgets.format import bar_text, compact_money
-from widgets.styles import SignalStyles, signal_styles
+from widgets.styles import SignalStyles, ThemeAware
 
 WARN_AT = 0.7
 ALARM_AT = 0.9
@@ -26,23 +26,14 @@ def gauge_value(value: float, unit: str) -> str:
     return f"{value:,.2f}{unit}"
 
 
-class RiskGauges(Widget):
+class RiskGauges(ThemeAware, Widget):
     DEFAULT_CSS = """
     RiskGauges { height: auto; min-height: 1; }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.summary: RiskSummary | None = None
-        self._styles: SignalStyles | None = None
-
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
-        self.app.theme_changed_signal.subscribe(self, self._on_theme)
-
-    def _on_theme(self, _theme: object) -> None:
-        self._styles = signal_styles(self.app)
-        self.refresh()
 
     def show(self, summary: RiskSummary) -> None:
         if summary != self.summary:
@@ -63,7 +54,7 @@ class RiskGauges(Widget):
         return max(1, n + 2 + (1 if self.summary and self.summary.note else 0))
 
     def render(self) -> RenderResult:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
         s = self.summary
         if s is None:
             return Text("risk: waiting for the engine…", style=st.muted)

@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Label
 
 from widgets.format import compact_money, money, pct
-from widgets.styles import SignalStyles, signal_styles
+from widgets.styles import SignalStyles, ThemeAware
 
 NEW_YORK = ZoneInfo("America/New_York")
 MODES = ("SIM", "PAPER", "LIVE")
@@ -51,25 +51,16 @@ class ModeBadge(Label):
             self.set_class(m == mode, f"-{m.lower()}")
 
 
-class StatusLine(Widget):
+class StatusLine(ThemeAware, Widget):
     """Renders as much of the view as fits its width."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; width: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view = HeaderView(mode="SIM")
-        self._styles: SignalStyles | None = None
-
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
-        self.app.theme_changed_signal.subscribe(self, self._on_theme)
-
-    def _on_theme(self, _theme: object) -> None:
-        self._styles = signal_styles(self.app)
-        self.refresh()
 
     def set_view(self, view: HeaderView) -> None:
         if view != self.view:
@@ -95,9 +86,7 @@ class StatusLine(Widget):
         parts.append((7, day))
         if v.day_return is not None:
             parts.append((3, Text(f"({pct(v.day_return)})", style=sign_style)))
-        parts.append(
-            (5, Text.assemble(("BP ", st.muted), (compact_money(v.buying_power), "")))
-        )
+        parts.append((5, Text.assemble(("BP ", st.muted), (compact_money(v.buying_power), ""))))
         state_style = {
             "ACTIVE": st.gain,
             "REDUCING": st.warn,
@@ -108,14 +97,15 @@ class StatusLine(Widget):
             parts.append((6, Text(f"{v.waiting} waiting", style=f"bold {st.accent}")))
         parts.append((4, Text(f"gate:{v.gate_mode}", style=st.muted)))
         data = Text("data: ", style=st.muted)
-        data.append(f"{v.data_source} {'ok' if v.data_ok else 'STALE'}".strip(), style=(
-            st.gain if v.data_ok else f"bold {st.loss}"
-        ))
+        data.append(
+            f"{v.data_source} {'ok' if v.data_ok else 'STALE'}".strip(),
+            style=(st.gain if v.data_ok else f"bold {st.loss}"),
+        )
         parts.append((6 if v.data_ok else 10, data))
         return parts
 
     def render(self) -> RenderResult:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
         parts = self._parts(st)
         width = max(1, self.size.width)
         sep = 2
@@ -140,7 +130,7 @@ class DeskHeader(Horizontal):
     DeskHeader { height: 1; dock: top; }
     """
 
-    def __init__(self, mode: str = "SIM", *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, mode: str = "SIM", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._mode = mode
 

@@ -7,13 +7,16 @@ here each sync compares the new display text of every cell with what is on scree
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from widgets.styles import ThemeAware
 
 
 class Cell(Text):
@@ -32,10 +35,26 @@ class Cell(Text):
         self.row_key: str = ""
 
 
-def num(text: str, value: float | None, style: str = "") -> Cell:
+# What a caller asks a cell to show: (text, style, sort key, justify). Plain tuples are
+# cheap; a `Cell` (Rich Text) is only built when the text or style actually changed.
+CellSpec = tuple[str, str, Any, "str | None"]
+
+
+def cell(
+    text: str, style: str = "", *, sort_key: Any = None, justify: str | None = None
+) -> CellSpec:
+    return (text, style, text if sort_key is None else sort_key, justify)
+
+
+def num(text: str, value: float | None, style: str = "") -> CellSpec:
     """A right-aligned numeric cell; unknown values sort last."""
-    key = value if value is not None else float("-inf")
-    return Cell(text, style, sort_key=key, justify="right")
+    return (text, style, value if value is not None else float("-inf"), "right")
+
+
+def _make(spec: CellSpec, row_key: str) -> Cell:
+    c = Cell(spec[0], spec[1], sort_key=spec[2], justify=spec[3])
+    c.row_key = row_key
+    return c
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +71,14 @@ class Column:
     width: int | None = None
 
 
-class KeyedTable(DataTable[Any]):
+class KeyedTable(ThemeAware, DataTable[Any]):
     """Rows are identified by string keys; `sync` makes the table match a list of rows."""
 
     def __init__(
         self,
         columns: Sequence[Column],
         *,
-        id: str | None = None,  # noqa: A002 - Textual's name for it
+        id: str | None = None,
         classes: str | None = None,
         cursor_type: str = "row",
     ) -> None:
@@ -73,6 +92,11 @@ class KeyedTable(DataTable[Any]):
         # What is on screen, per row: column key -> (plain text, style). Compared on sync.
         self._shown: dict[str, dict[str, tuple[str, str]]] = {}
         self._order: list[str] = []
+        self._col_keys = [c.key for c in self._columns_spec]
+        # Redraws the table from its owner's last data (set by widgets that keep it).
+        self._replay: Callable[[], object] | None = None
+        self._batched = 0
+        self._widths: dict[str, int] = {c.key: len(c.label) for c in self._columns_spec}
 
     def on_mount(self) -> None:
         for col in self._columns_spec:
@@ -83,60 +107,96 @@ class KeyedTable(DataTable[Any]):
         return list(self._order)
 
     def sync(
-        self, rows: Iterable[tuple[str, Sequence[Cell]]], *, keep_order: bool = True
+        self, rows: Iterable[tuple[str, Sequence[CellSpec]]], *, keep_order: bool = True
     ) -> SyncStats:
         """Make the table show exactly `rows` (in that order unless `keep_order` is False,
         in which case new rows go to the end and the caller sorts)."""
         added = updated = removed = 0
-        col_keys = [c.key for c in self._columns_spec]
+        col_keys = self._col_keys
+        widths = self._widths
         wanted: list[str] = []
-        for key, cells in rows:
+        for key, specs in rows:
             wanted.append(key)
             shown = self._shown.get(key)
             if shown is None:
-                for c in cells:
-                    c.row_key = key
-                self.add_row(*cells, key=key)
+                self.add_row(*(_make(sp, key) for sp in specs), key=key)
                 self._shown[key] = {
-                    ck: (c.plain, str(c.style)) for ck, c in zip(col_keys, cells, strict=True)
+                    ck: (sp[0], sp[1]) for ck, sp in zip(col_keys, specs, strict=True)
                 }
+                for ck, sp in zip(col_keys, specs, strict=True):
+                    if len(sp[0]) > widths.get(ck, 0):
+                        widths[ck] = len(sp[0])
                 added += 1
                 continue
-            for ck, c in zip(col_keys, cells, strict=True):
-                new = (c.plain, str(c.style))
+            for ck, sp in zip(col_keys, specs, strict=True):
                 old = shown.get(ck)
-                if old != new:
-                    c.row_key = key
-                    grow = old is None or len(new[0]) > len(old[0])
-                    try:
-                        self.update_cell(key, ck, c, update_width=grow)
-                    except CellDoesNotExist:
-                        continue
-                    shown[ck] = new
-                    updated += 1
-        wanted_set = set(wanted)
-        for key in [k for k in self._shown if k not in wanted_set]:
-            try:
-                self.remove_row(key)
-            except RowDoesNotExist:
-                pass
-            del self._shown[key]
-            removed += 1
-        if keep_order and wanted != self._current_order():
+                if old is not None and old[0] == sp[0] and old[1] == sp[1]:
+                    continue
+                # Only a cell wider than anything in its column makes the table re-measure.
+                grow = len(sp[0]) > widths.get(ck, 0)
+                if grow:
+                    widths[ck] = len(sp[0])
+                if not self._write_cell(key, ck, _make(sp, key), grow):
+                    continue
+                shown[ck] = (sp[0], sp[1])
+                updated += 1
+        if self._batched:
+            # One repaint for the whole batch of cell writes.
+            self._update_count += self._batched
+            self._batched = 0
+            self.refresh()
+        if len(wanted) != len(self._shown):
+            wanted_set = set(wanted)
+            for key in [k for k in self._shown if k not in wanted_set]:
+                with contextlib.suppress(RowDoesNotExist):
+                    self.remove_row(key)
+                del self._shown[key]
+                removed += 1
+        if (
+            keep_order
+            and (added or removed or wanted != self._order)
+            and wanted != self._current_order()
+        ):
             rank = {k: i for i, k in enumerate(wanted)}
-            first = col_keys[0]
-            self.sort(first, key=lambda c: rank.get(getattr(c, "row_key", ""), 1 << 30))
-        self._order = wanted if keep_order else self._current_order()
+            self.sort(col_keys[0], key=lambda c: rank.get(getattr(c, "row_key", ""), 1 << 30))
+        if keep_order:
+            self._order = wanted
+        elif added or removed:
+            self._order = self._current_order()
         return SyncStats(added, updated, removed)
+
+    def _write_cell(self, key: str, col: str, value: Cell, grow: bool) -> bool:
+        """Change one cell. A cell that widens its column goes through `update_cell` (the
+        table re-measures); other writes are batched, with one refresh per sync, because
+        `update_cell` repaints per call and 500 rows x 4 ticks/s would swamp the loop."""
+        data = getattr(self, "_data", None)
+        if grow or not isinstance(data, dict) or not hasattr(self, "_update_count"):
+            try:
+                self.update_cell(key, col, value, update_width=grow)
+            except CellDoesNotExist:
+                return False
+            return True
+        row = data.get(key)  # RowKey hashes and compares equal to its string value
+        if row is None or col not in row:
+            return False
+        row[col] = value
+        self._batched += 1
+        return True
 
     def _current_order(self) -> list[str]:
         return [str(row.key.value) for row in self.ordered_rows]
+
+    def on_theme_change(self) -> None:
+        self.restyle()
+        if self._replay is not None:
+            self._replay()
 
     def reset(self) -> None:
         """Drop every row (a different data set is about to be shown)."""
         self.clear()
         self._shown.clear()
         self._order = []
+        self._widths = {c.key: len(c.label) for c in self._columns_spec}
 
     def restyle(self) -> None:
         """Forget what is on screen so the next sync rewrites every cell (theme change)."""

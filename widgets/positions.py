@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Protocol
 
 from textual.message import Message
 
 from engine.domain import OptionContract, Position
 from widgets.format import greek, money, pct, price, sign_of
-from widgets.keyed_table import Cell, Column, KeyedTable, SyncStats, num
-from widgets.styles import SignalStyles, signal_styles
+from widgets.keyed_table import CellSpec, Column, KeyedTable, SyncStats, cell, num
+from widgets.styles import SignalStyles
 
 
 class PositionGreeks(Protocol):
@@ -33,6 +34,15 @@ COLUMNS = (
 SORTABLE = tuple(c.key for c in COLUMNS)
 
 
+@lru_cache(maxsize=4096)
+def _describe(instrument: OptionContract) -> str:
+    return instrument.describe()
+
+
+def _label(p: Position) -> str:
+    return _describe(p.instrument) if isinstance(p.instrument, OptionContract) else p.symbol
+
+
 class PositionsTable(KeyedTable):
     """Call `show(positions, greeks)` on every portfolio update; only changed cells redraw."""
 
@@ -42,22 +52,10 @@ class PositionsTable(KeyedTable):
             self.column = column
             self.reverse = reverse
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(COLUMNS, id=id, classes=classes)
         self.sort_column = "symbol"
         self.sort_reverse = False
-        self._styles: SignalStyles | None = None
-        self._last: tuple[Mapping[str, Position], Mapping[str, PositionGreeks]] | None = None
-
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
-        self.app.theme_changed_signal.subscribe(self, self._on_theme)
-
-    def _on_theme(self, _theme: object) -> None:
-        self._styles = signal_styles(self.app)
-        self.restyle()
-        if self._last is not None:
-            self.show(*self._last)
 
     def show(
         self,
@@ -65,8 +63,8 @@ class PositionsTable(KeyedTable):
         greeks: Mapping[str, PositionGreeks] | None = None,
     ) -> SyncStats:
         greeks = greeks or {}
-        self._last = (positions, greeks)
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        self._replay = lambda: self.show(positions, greeks)
+        st = self.theme_styles
         rows = [
             (sym, self._cells(p, greeks.get(sym), st))
             for sym, p in positions.items()
@@ -78,9 +76,9 @@ class PositionsTable(KeyedTable):
         return stats
 
     @staticmethod
-    def _cells(p: Position, g: PositionGreeks | None, st: SignalStyles) -> list[Cell]:
+    def _cells(p: Position, g: PositionGreeks | None, st: SignalStyles) -> list[CellSpec]:
         is_opt = isinstance(p.instrument, OptionContract)
-        label = p.instrument.describe() if isinstance(p.instrument, OptionContract) else p.symbol
+        label = _label(p)
         cost = float(p.cost_basis)
         pnl = p.unrealized_pnl if p.mark is not None else None
         ret = (pnl / abs(cost)) if pnl is not None and cost else None
@@ -95,14 +93,17 @@ class PositionsTable(KeyedTable):
             greek(delta_val) if is_opt else (f"{delta_val:,.0f}" if delta_val is not None else "—")
         )
         return [
-            Cell(label, st.text if not p.is_short else st.warn, sort_key=label),
+            cell(label, st.text if not p.is_short else st.warn, sort_key=label),
             num(f"{p.quantity:,}", p.quantity, st.loss if p.quantity < 0 else ""),
             num(price(p.avg_price), float(p.avg_price)),
             num(price(p.mark), p.mark),
             num(money(pnl, signed=True, cents=False), pnl, s),
             num(pct(ret, digits=1), ret, s),
             num(delta_txt, delta_val),
-            num(money(theta_val, signed=True, cents=False) if theta_val is not None else "—", theta_val),
+            num(
+                money(theta_val, signed=True, cents=False) if theta_val is not None else "—",
+                theta_val,
+            ),
         ]
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:

@@ -13,8 +13,7 @@ from textual.message import Message
 
 from engine.runtime.views import PendingProposal
 from widgets.format import money, proposal_action
-from widgets.keyed_table import Cell, Column, KeyedTable, num
-from widgets.styles import SignalStyles, signal_styles
+from widgets.keyed_table import Column, KeyedTable, cell, num
 
 COLUMNS = (
     Column("strategy", "strategy"),
@@ -36,16 +35,13 @@ class ProposalsQueue(KeyedTable):
             super().__init__()
             self.proposal_id = proposal_id
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(COLUMNS, id=id, classes=classes)
-        self._styles: SignalStyles | None = None
         self.pending_ids: list[str] = []
 
-    def on_mount(self) -> None:
-        self._styles = signal_styles(self.app)
-
     def show(self, pending: Sequence[PendingProposal], now: datetime | None) -> None:
-        st = self._styles or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
+        self._replay = lambda: self.show(pending, now)
         ordered = sorted(pending, key=lambda p: (p.proposal.created_at, p.proposal.proposal_id))
         rows = []
         for pp in ordered:
@@ -58,8 +54,8 @@ class ProposalsQueue(KeyedTable):
                 (
                     p.proposal_id,
                     [
-                        Cell(p.strategy, "bold"),
-                        Cell(proposal_action(p)),
+                        cell(p.strategy, "bold"),
+                        cell(proposal_action(p)),
                         num(risk, float(p.max_loss) if p.max_loss is not None else None, st.warn),
                         num(exp, left, exp_style),
                     ],

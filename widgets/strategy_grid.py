@@ -6,11 +6,12 @@ terminal is small. Arrow keys move the selection; Enter opens the strategy.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult, RenderResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
@@ -19,7 +20,7 @@ from textual.widgets import Sparkline
 
 from engine.runtime.views import StrategyRunState, StrategyStatus
 from widgets.format import compact_money, sparkline_text
-from widgets.styles import SignalStyles, signal_styles
+from widgets.styles import SignalStyles, ThemeAware
 
 STATE_GLYPH = {
     StrategyRunState.RUNNING: "●",
@@ -52,7 +53,7 @@ def _spark_data(status: StrategyStatus) -> list[float]:
     return hist if len(hist) >= 2 else []
 
 
-class PaneBody(Widget):
+class PaneBody(ThemeAware, Widget):
     """The text of a pane; knows whether it is drawn as a card or as one list line."""
 
     DEFAULT_CSS = """
@@ -62,10 +63,6 @@ class PaneBody(Widget):
     def __init__(self, status: StrategyStatus) -> None:
         super().__init__()
         self.status = status
-        self.styles_: SignalStyles | None = None
-
-    def on_mount(self) -> None:
-        self.styles_ = signal_styles(self.app)
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return 1 if self._compact else 4
@@ -76,7 +73,7 @@ class PaneBody(Widget):
         return pane is not None and pane.has_class("-compact")
 
     def render(self) -> RenderResult:
-        st = self.styles_ or SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+        st = self.theme_styles
         s = self.status
         pnl = s.realized_pnl + s.unrealized_pnl
         pnl_style = st.for_sign(0 if abs(pnl) < 0.5 else (1 if pnl > 0 else -1))
@@ -158,7 +155,7 @@ class StrategyGrid(Widget, can_focus=True):
     """Holds one pane per strategy. Posts `Highlighted` on selection change and `Opened`
     on Enter or a double click."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "move(-1, 0)", "prev", show=False),
         Binding("right", "move(1, 0)", "next", show=False),
         Binding("up", "move(0, -1)", "up", show=False),
@@ -183,7 +180,7 @@ class StrategyGrid(Widget, can_focus=True):
             super().__init__()
             self.name = name
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._names: list[str] = []
         self._columns = 5

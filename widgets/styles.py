@@ -62,3 +62,35 @@ def signal_styles(app: App[object]) -> SignalStyles:
         primary=_solid(v.get("text-primary"), bg, "blue"),
         text=_solid(v.get("foreground"), bg, "white"),
     )
+
+
+FALLBACK = SignalStyles("green", "red", "yellow", "grey50", "cyan", "blue", "")
+
+
+class ThemeAware:
+    """Mixin for widgets that colour Rich text from the theme.
+
+    `theme_styles` is always current; after a theme switch `on_theme_change()` runs (by
+    default a repaint) so nothing on screen keeps the previous theme's colours.
+    """
+
+    _theme_styles: SignalStyles | None = None
+
+    @property
+    def theme_styles(self) -> SignalStyles:
+        if self._theme_styles is None:
+            try:
+                self._theme_styles = signal_styles(self.app)  # type: ignore[attr-defined]
+            except Exception:
+                return FALLBACK
+        return self._theme_styles
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_switched)  # type: ignore[attr-defined]
+
+    def _theme_switched(self, _theme: object) -> None:
+        self._theme_styles = signal_styles(self.app)  # type: ignore[attr-defined]
+        self.on_theme_change()
+
+    def on_theme_change(self) -> None:
+        self.refresh()  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +50,31 @@ APP: tuple[KeySpec, ...] = (
     KeySpec("app.chart", "g", "open_chart", "chart", "chart: open price chart"),
     KeySpec("app.kill", "k", "kill_switch", "kill switch", "risk: kill switch (halt trading)"),
     KeySpec("app.theme", "ctrl+t", "cycle_theme", "theme", "theme: next theme", show=False),
-    KeySpec("app.dashboard", "D", "go_dashboard", "dashboard", "app: back to dashboard", show=False),
+    KeySpec(
+        "app.dashboard", "D", "go_dashboard", "dashboard", "app: back to dashboard", show=False
+    ),
 )
 
 DASHBOARD: tuple[KeySpec, ...] = (
     KeySpec("dashboard.confirm", "y", "confirm_selected", "confirm", "proposal: confirm selected"),
     KeySpec("dashboard.reject", "n", "reject_selected", "reject", "proposal: reject selected"),
     KeySpec("dashboard.edit", "e", "edit_selected", "edit", "proposal: edit selected qty/limit"),
-    KeySpec("dashboard.details", "enter", "review_selected", "details", "proposal: review selected", key_display="⏎"),
+    KeySpec(
+        "dashboard.details",
+        "enter",
+        "review_selected",
+        "details",
+        "proposal: review selected",
+        key_display="⏎",
+    ),
     KeySpec("dashboard.pause", "p", "toggle_strategy", "pause", "strategy: pause/resume selected"),
     KeySpec("dashboard.strategy", "s", "open_strategy", "strategy", "strategy: open selected"),
-    KeySpec("dashboard.sort", "S", "cycle_sort", "sort", "positions: sort by next column", show=False),
-    KeySpec("dashboard.focus_queue", "w", "focus_queue", "queue", "proposal: focus queue", show=False),
+    KeySpec(
+        "dashboard.sort", "S", "cycle_sort", "sort", "positions: sort by next column", show=False
+    ),
+    KeySpec(
+        "dashboard.focus_queue", "w", "focus_queue", "queue", "proposal: focus queue", show=False
+    ),
 )
 
 CONFIRM: tuple[KeySpec, ...] = (
@@ -84,14 +97,20 @@ STRATEGY: tuple[KeySpec, ...] = (
 RISK: tuple[KeySpec, ...] = (
     KeySpec("risk.reset", "b", "reset_breaker", "reset breaker", "risk: reset a breaker"),
     KeySpec("risk.halt", "h", "set_state('HALTED')", "halt", "risk: halt trading"),
-    KeySpec("risk.reducing", "m", "set_state('REDUCING')", "reduce-only", "risk: reduce-only trading"),
-    KeySpec("risk.activate", "a", "set_state('ACTIVE')", "activate", "risk: resume trading (ACTIVE)"),
+    KeySpec(
+        "risk.reducing", "m", "set_state('REDUCING')", "reduce-only", "risk: reduce-only trading"
+    ),
+    KeySpec(
+        "risk.activate", "a", "set_state('ACTIVE')", "activate", "risk: resume trading (ACTIVE)"
+    ),
     KeySpec("risk.refresh", "f5", "refresh_report", "refresh", "risk: refresh report"),
     KeySpec("risk.back", "escape", "back", "back", key_display="esc"),
 )
 
 CHAIN: tuple[KeySpec, ...] = (
-    KeySpec("chain.symbol", "slash", "ask_symbol", "symbol", "chain: choose symbol", key_display="/"),
+    KeySpec(
+        "chain.symbol", "slash", "ask_symbol", "symbol", "chain: choose symbol", key_display="/"
+    ),
     KeySpec("chain.buy", "b", "add_leg('buy')", "buy leg", "chain: add selected as buy leg"),
     KeySpec("chain.sell", "s", "add_leg('sell')", "sell leg", "chain: add selected as sell leg"),
     KeySpec("chain.ticket", "t", "open_ticket", "ticket", "chain: send ticket as proposal"),
@@ -102,7 +121,14 @@ CHAIN: tuple[KeySpec, ...] = (
 )
 
 BLOTTER: tuple[KeySpec, ...] = (
-    KeySpec("blotter.filter", "slash", "focus_filter", "filter", "orders: filter by text", key_display="/"),
+    KeySpec(
+        "blotter.filter",
+        "slash",
+        "focus_filter",
+        "filter",
+        "orders: filter by text",
+        key_display="/",
+    ),
     KeySpec("blotter.status", "f", "cycle_status", "status", "orders: cycle status filter"),
     KeySpec("blotter.cancel", "x", "cancel_order", "cancel order", "orders: cancel selected order"),
     KeySpec("blotter.switch", "t", "switch_table", "orders/fills", "orders: switch orders/fills"),
@@ -110,7 +136,9 @@ BLOTTER: tuple[KeySpec, ...] = (
 )
 
 CHART: tuple[KeySpec, ...] = (
-    KeySpec("chart.symbol", "slash", "ask_symbol", "symbol", "chart: choose symbol", key_display="/"),
+    KeySpec(
+        "chart.symbol", "slash", "ask_symbol", "symbol", "chart: choose symbol", key_display="/"
+    ),
     KeySpec("chart.style", "t", "toggle_style", "candles/line", "chart: toggle candles/line"),
     KeySpec("chart.prev", "left_square_bracket", "cycle(-1)", "prev", key_display="["),
     KeySpec("chart.next", "right_square_bracket", "cycle(1)", "next", key_display="]"),
@@ -152,7 +180,7 @@ SCOPE_TITLES: dict[str, str] = {
 }
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     try:
         specs = SCOPES[scope]
     except KeyError:

@@ -26,7 +26,11 @@ class DeskCommands(Provider):
         keymap = getattr(getattr(app, "settings", None), "keymap", {}) or {}
         for spec in SCOPES["app"]:
             if spec.palette:
-                yield (spec.palette, partial(app.run_action, spec.action), f"key {display_key(spec, keymap)}")
+                yield (
+                    spec.palette,
+                    partial(app.run_action, spec.action),
+                    f"key {display_key(spec, keymap)}",
+                )
         if scope in SCOPES and scope != "app":
             for spec in SCOPES[scope]:
                 if spec.palette:
@@ -53,10 +57,18 @@ class DeskCommands(Provider):
                     )
         for pid, pending in desk.pending.items():
             p = pending.proposal
-            yield (f"proposal: review {p.strategy} {p.underlying}", partial(app.open_confirm, pid), pid)
+            yield (
+                f"proposal: review {p.strategy} {p.underlying}",
+                partial(app.open_confirm, pid),
+                pid,
+            )
         if desk.risk is not None:
             for breaker in desk.risk.breakers:
-                yield (f"risk: reset breaker {breaker}", partial(app.reset_breaker, breaker), "asks first")
+                yield (
+                    f"risk: reset breaker {breaker}",
+                    partial(app.reset_breaker, breaker),
+                    "asks first",
+                )
         for state in ("ACTIVE", "REDUCING", "HALTED"):
             yield (f"trading: set {state}", partial(app.set_trading_state, state), "")
         for symbol in desk.underlyings():

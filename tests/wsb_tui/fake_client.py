@@ -76,8 +76,18 @@ STRATEGIES: tuple[tuple[str, str], ...] = (
     ("lotto_scanner", "Lotto"),
 )
 EQUITIES = ("SPY", "AAPL", "MSFT", "NVDA", "QQQ", "AMD", "TSLA", "META", "GOOGL", "AMZN")
-SPOTS = {"SPY": 584.02, "AAPL": 228.40, "MSFT": 421.10, "NVDA": 142.75, "QQQ": 512.30,
-         "AMD": 121.40, "TSLA": 402.20, "META": 611.90, "GOOGL": 191.50, "AMZN": 221.30}
+SPOTS = {
+    "SPY": 584.02,
+    "AAPL": 228.40,
+    "MSFT": 421.10,
+    "NVDA": 142.75,
+    "QQQ": 512.30,
+    "AMD": 121.40,
+    "TSLA": 402.20,
+    "META": 611.90,
+    "GOOGL": 191.50,
+    "AMZN": 221.30,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +239,9 @@ class FakeEngineClient:
                 avg = round(rng.uniform(0.5, 9.0), 2)
                 mark = round(max(0.05, avg * rng.uniform(0.6, 1.6)), 2)
             if inst.symbol not in out:
-                out[inst.symbol] = Position(inst, qty, Decimal(str(avg)), Decimal(0), mark, T0 - timedelta(days=3))
+                out[inst.symbol] = Position(
+                    inst, qty, Decimal(str(avg)), Decimal(0), mark, T0 - timedelta(days=3)
+                )
             i += 1
         return out
 
@@ -260,7 +272,12 @@ class FakeEngineClient:
                 error=error,
                 allocation_cap=[0.25, 0.06, 0.6, 0.2, 0.05, 0.15, 0.03, 0.05, 0.04, 0.01][j],
                 open_risk=round(rng.uniform(0, 5000), 2),
-                params=(("run_lookback_days", "7"), ("dip_threshold", "-2%"), ("target_dte_days", "21"), ("otm_percentage", "3%")),
+                params=(
+                    ("run_lookback_days", "7"),
+                    ("dip_threshold", "-2%"),
+                    ("target_dte_days", "21"),
+                    ("otm_percentage", "3%"),
+                ),
             )
         return out
 
@@ -302,7 +319,9 @@ class FakeEngineClient:
         checks = (
             RiskCheckResult("session", CheckOutcome.PASS, message="regular session"),
             RiskCheckResult("position_weight", CheckOutcome.PASS, 0.014, 0.05),
-            RiskCheckResult("order_notional_pct", CheckOutcome.WARN, 0.041, 0.05, "above 4% warn level"),
+            RiskCheckResult(
+                "order_notional_pct", CheckOutcome.WARN, 0.041, 0.05, "above 4% warn level"
+            ),
             RiskCheckResult("var99_after", CheckOutcome.PASS, 3650.0, 5121.0),
             RiskCheckResult("options_share", CheckOutcome.PASS, 0.09, 0.15),
         )
@@ -311,7 +330,7 @@ class FakeEngineClient:
 
     def _make_fills(self) -> list[Fill]:
         fills = []
-        for k, (sym, pos) in enumerate(list(self.positions.items())[:6]):
+        for k, pos in enumerate(list(self.positions.values())[:6]):
             fills.append(
                 Fill(
                     fill_id=f"f-{k}",
@@ -397,7 +416,9 @@ class FakeEngineClient:
         return self.now
 
     # ------------------------------------------------------------------ commands
-    async def confirm(self, proposal_id: str, *, quantity: int | None = None, limit_price: Decimal | None = None) -> CommandResult:
+    async def confirm(
+        self, proposal_id: str, *, quantity: int | None = None, limit_price: Decimal | None = None
+    ) -> CommandResult:
         self.calls.confirm.append((proposal_id, quantity, limit_price))
         pp = self.pending.pop(proposal_id, None)
         if pp is None:
@@ -407,15 +428,37 @@ class FakeEngineClient:
         limit = limit_price if limit_price is not None else p.limit_price
         ts = self._tick()
         self.push(ProposalStateChanged(ts, proposal_id, ProposalState.CONFIRMED, actor="desk"))
-        req = OrderRequest(make_client_order_id(p.proposal_id, 0), p.legs, qty, OrderType.LIMIT, limit, strategy=p.strategy, proposal_id=p.proposal_id)
+        req = OrderRequest(
+            make_client_order_id(p.proposal_id, 0),
+            p.legs,
+            qty,
+            OrderType.LIMIT,
+            limit,
+            strategy=p.strategy,
+            proposal_id=p.proposal_id,
+        )
         order = Order(req, f"b-{len(self.orders)}", OrderStatus.NEW, ts, ts)
         self.orders.append(order)
         self.push(OrderUpdated(ts, order))
-        filled = order.transition(OrderStatus.FILLED, ts, filled_quantity=qty, avg_fill_price=abs(limit or Decimal(1)))
+        filled = order.transition(
+            OrderStatus.FILLED, ts, filled_quantity=qty, avg_fill_price=abs(limit or Decimal(1))
+        )
         self.orders[-1] = filled
         self.push(OrderUpdated(ts, filled))
         for k, leg in enumerate(p.legs):
-            fill = Fill(f"f-{len(self.fills)}", req.client_order_id, order.broker_order_id, leg.instrument, leg.side, qty, abs(limit or Decimal(1)), Decimal("0.65"), ts, k, p.strategy)
+            fill = Fill(
+                f"f-{len(self.fills)}",
+                req.client_order_id,
+                order.broker_order_id,
+                leg.instrument,
+                leg.side,
+                qty,
+                abs(limit or Decimal(1)),
+                Decimal("0.65"),
+                ts,
+                k,
+                p.strategy,
+            )
             self.fills.append(fill)
             pos = self.positions.get(leg.symbol) or Position(leg.instrument, 0, Decimal(0))
             pos = pos.apply(fill).with_mark(float(fill.price))
@@ -428,7 +471,9 @@ class FakeEngineClient:
         self.calls.reject.append((proposal_id, note))
         if self.pending.pop(proposal_id, None) is None:
             return CommandResult(False, f"proposal {proposal_id} is not awaiting confirmation")
-        self.push(ProposalStateChanged(self._tick(), proposal_id, ProposalState.REJECTED, note, "desk"))
+        self.push(
+            ProposalStateChanged(self._tick(), proposal_id, ProposalState.REJECTED, note, "desk")
+        )
         return CommandResult(True, "rejected")
 
     async def _set_state(self, name: str, state: StrategyRunState) -> CommandResult:
@@ -481,11 +526,21 @@ class FakeEngineClient:
     async def submit_proposal(self, proposal: TradeProposal) -> CommandResult:
         self.calls.submitted.append(proposal)
         ts = self._tick()
-        d = RiskDecision(proposal.proposal_id, True, proposal.quantity, (RiskCheckResult("manual", CheckOutcome.PASS),), ts)
-        self.pending[proposal.proposal_id] = PendingProposal(proposal, d, ProposalState.AWAITING_CONFIRMATION, None)
+        d = RiskDecision(
+            proposal.proposal_id,
+            True,
+            proposal.quantity,
+            (RiskCheckResult("manual", CheckOutcome.PASS),),
+            ts,
+        )
+        self.pending[proposal.proposal_id] = PendingProposal(
+            proposal, d, ProposalState.AWAITING_CONFIRMATION, None
+        )
         self.push(ProposalCreated(ts, proposal))
         self.push(ProposalDecided(ts, proposal, d))
-        self.push(ProposalStateChanged(ts, proposal.proposal_id, ProposalState.AWAITING_CONFIRMATION))
+        self.push(
+            ProposalStateChanged(ts, proposal.proposal_id, ProposalState.AWAITING_CONFIRMATION)
+        )
         return CommandResult(True, "proposal queued for risk")
 
     async def option_chain(self, symbol: str, min_expiry: date, max_expiry: date) -> OptionChain:
@@ -504,9 +559,19 @@ class FakeEngineClient:
             for k in range(-8, 9):
                 strike = center + k * step
                 for right in (OptionRight.CALL, OptionRight.PUT):
-                    intrinsic = max(0.0, (spot - strike) if right is OptionRight.CALL else (strike - spot))
+                    intrinsic = max(
+                        0.0, (spot - strike) if right is OptionRight.CALL else (strike - spot)
+                    )
                     iv = 0.25 + 0.002 * abs(k) ** 1.5
-                    tv = spot * iv * math.sqrt(t) * 0.4 * math.exp(-((strike - spot) / (spot * iv * math.sqrt(t) + 1e-9)) ** 2 / 2)
+                    tv = (
+                        spot
+                        * iv
+                        * math.sqrt(t)
+                        * 0.4
+                        * math.exp(
+                            -(((strike - spot) / (spot * iv * math.sqrt(t) + 1e-9)) ** 2) / 2
+                        )
+                    )
                     mid = max(0.05, intrinsic + tv)
                     spread = max(0.02, mid * 0.03)
                     m = (spot - strike) / (spot * iv * math.sqrt(t))
@@ -568,13 +633,21 @@ class FakeEngineClient:
                 StressResult("AI bubble burst", -21400.0, -0.209, 540, True),
             ),
             greeks=(
-                GreeksBucket("NVDA", (T0 + timedelta(days=30)).date(), 18200.0, 610.0, 1450.0, -95.0),
-                GreeksBucket("AAPL", (T0 + timedelta(days=37)).date(), -4100.0, -120.0, -600.0, 42.0),
+                GreeksBucket(
+                    "NVDA", (T0 + timedelta(days=30)).date(), 18200.0, 610.0, 1450.0, -95.0
+                ),
+                GreeksBucket(
+                    "AAPL", (T0 + timedelta(days=37)).date(), -4100.0, -120.0, -600.0, 42.0
+                ),
                 GreeksBucket("SPY", None, 35040.0, 0.0, 0.0, 0.0),
             ),
             backtest=VarBacktest(250, 3, 0.364, "green", 0.91),
             breakers=tuple(BreakerStatus(b, True, "tripped by test") for b in self.breakers)
-            or (BreakerStatus("order", False), BreakerStatus("monitoring", False), BreakerStatus("drawdown kill", False)),
+            or (
+                BreakerStatus("order", False),
+                BreakerStatus("monitoring", False),
+                BreakerStatus("drawdown kill", False),
+            ),
         )
 
     async def close(self) -> None:

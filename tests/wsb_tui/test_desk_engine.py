@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app, wait_until
+from desk_helpers import make_app, wait_until
 from textual.widgets import Input
 
 from engine.domain import ProposalState
@@ -91,7 +91,7 @@ async def test_decisions_when_confirm_reject_edit_defer_then_engine_records_each
         await wait_until(lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_until(lambda: p_confirm not in _pending_ids(emb))
-        await wait_until(lambda: bool(_orders_for(emb, app, p_confirm)), timeout=10)
+        await wait_until(lambda: bool(_orders_for(emb, app, p_confirm)), within=10)
 
         # edit: quantity 1, re-checked by risk, the order carries the edited quantity
         asked = app.desk.pending[p_edit].proposal
@@ -101,13 +101,13 @@ async def test_decisions_when_confirm_reject_edit_defer_then_engine_records_each
         await pilot.press("enter")
         await wait_until(lambda: p_edit not in _pending_ids(emb))
         if asked.quantity != 1:
-            await wait_until(lambda: bool(_orders_for(emb, app, p_edit)), timeout=10)
+            await wait_until(lambda: bool(_orders_for(emb, app, p_edit)), within=10)
             assert all(o.request.quantity == 1 for o in _orders_for(emb, app, p_edit))
         assert app._exception is None
 
 
-async def _screen(app: Any, cls: type, timeout: float = 5.0) -> Any:
-    await wait_until(lambda: isinstance(app.screen, cls), timeout)
+async def _screen(app: Any, cls: type, within: float = 5.0) -> Any:
+    await wait_until(lambda: isinstance(app.screen, cls), within)
     return app.screen
 
 
@@ -120,14 +120,10 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
 
     async with app.run_test(size=(160, 48)) as pilot:
 
-        import time as _t
-        timings = []
         async def press(binding_id: str, key: str) -> None:
             used.add(binding_id)
-            t0 = _t.perf_counter()
             await pilot.press(key)
             await pilot.pause()
-            timings.append((_t.perf_counter() - t0, binding_id))
 
         await app.wait_ready()
         await pilot.pause()
@@ -163,9 +159,13 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await press("confirm.yes", "y")
         await _screen(app, DashboardScreen)
         await press("dashboard.pause", "p")
-        await wait_until(lambda: emb.engine.snapshot().strategies[0].state is StrategyRunState.PAUSED)
+        await wait_until(
+            lambda: emb.engine.snapshot().strategies[0].state is StrategyRunState.PAUSED
+        )
         await pilot.press("p")
-        await wait_until(lambda: emb.engine.snapshot().strategies[0].state is StrategyRunState.RUNNING)
+        await wait_until(
+            lambda: emb.engine.snapshot().strategies[0].state is StrategyRunState.RUNNING
+        )
 
         # ---- strategy screen
         await press("dashboard.strategy", "s")
@@ -177,7 +177,11 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await wait_until(lambda: app.desk.strategies[first].state is StrategyRunState.RUNNING)
         profile = app.desk.strategies[first].profile
         await press("strategy.profile", "f")
-        await wait_until(lambda: any(s.name == first and s.profile != profile for s in emb.engine.snapshot().strategies))
+        await wait_until(
+            lambda: any(
+                s.name == first and s.profile != profile for s in emb.engine.snapshot().strategies
+            )
+        )
         await press("strategy.next", "right_square_bracket")
         assert strat.strategy != first
         await press("strategy.prev", "left_square_bracket")
@@ -185,7 +189,12 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await press("strategy.stop", "x")
         await _screen(app, YesNoDialog)
         await press("dialog.yes", "y")
-        await wait_until(lambda: any(s.name == first and s.state is StrategyRunState.STOPPED for s in emb.engine.snapshot().strategies))
+        await wait_until(
+            lambda: any(
+                s.name == first and s.state is StrategyRunState.STOPPED
+                for s in emb.engine.snapshot().strategies
+            )
+        )
         await press("strategy.back", "escape")
         await _screen(app, DashboardScreen)
 
@@ -237,11 +246,13 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await pilot.press("enter")
         await _screen(app, ChainScreen)
         await wait_until(
-            lambda: any(
-                p.proposal.strategy == "manual" and p.proposal.proposal_id not in manual_before
-                for p in emb.engine.snapshot().pending
-            )
-            or any("manual proposal" in n.message for n in app.desk.log_history),
+            lambda: (
+                any(
+                    p.proposal.strategy == "manual" and p.proposal.proposal_id not in manual_before
+                    for p in emb.engine.snapshot().pending
+                )
+                or any("manual proposal" in n.message for n in app.desk.log_history)
+            ),
             10,
         )
         await press("chain.symbol", "slash")
@@ -298,6 +309,5 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         used.add("dialog.cancel")
         assert app._exception is None
 
-    print(sorted(timings, reverse=True)[:15], sum(t for t, _ in timings))
     every = {s.id for s in all_specs()}
     assert every - used == set(), f"bindings never exercised: {sorted(every - used)}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_until
+from desk_helpers import wait_until
 from fake_client import T0, FakeEngineClient
 from textual.widgets import Input
 
@@ -33,7 +33,9 @@ async def _boot(app: Any, pilot: Any) -> None:
     await pilot.pause()
 
 
-async def test_confirm_when_y_pressed_in_modal_then_client_confirms_and_position_appears(app_factory: Any) -> None:
+async def test_confirm_when_y_pressed_in_modal_then_client_confirms_and_position_appears(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake, auto_open_confirm=True)
     first = next(iter(fake.pending))
@@ -50,7 +52,9 @@ async def test_confirm_when_y_pressed_in_modal_then_client_confirms_and_position
         assert any(o.status is OrderStatus.FILLED for o in app.desk.orders.values())
 
 
-async def test_reject_when_n_pressed_in_modal_then_client_rejects_and_queue_shrinks(app_factory: Any) -> None:
+async def test_reject_when_n_pressed_in_modal_then_client_rejects_and_queue_shrinks(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -78,14 +82,18 @@ async def test_edit_when_qty_and_limit_changed_then_confirm_carries_them(app_fac
         screen = app.screen
         qty = screen.query_one("#edit-qty", Input)
         limit = screen.query_one("#edit-limit", Input)
-        assert qty.has_focus and qty.value == "3" and limit.value == "4.80"
+        assert qty.has_focus
+        assert qty.value == "3"
+        assert limit.value == "4.80"
         qty.value, limit.value = "2", "4.65"
         await pilot.press("enter")
         await wait_until(lambda: fake.calls.confirm != [])
         assert fake.calls.confirm == [(pid, 2, Decimal("4.65"))]
 
 
-async def test_edit_when_limit_flips_debit_to_credit_then_error_names_field_and_nothing_sent(app_factory: Any) -> None:
+async def test_edit_when_limit_flips_debit_to_credit_then_error_names_field_and_nothing_sent(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -96,7 +104,8 @@ async def test_edit_when_limit_flips_debit_to_credit_then_error_names_field_and_
         await pilot.press("enter")
         await pilot.pause()
         error = str(app.screen.query_one("#confirm-error").render())
-        assert "limit -4.80" in error and "debit" in error
+        assert "limit -4.80" in error
+        assert "debit" in error
         assert fake.calls.confirm == []
         # y typed while a field has focus is text, never a confirmation.
         await pilot.press("y")
@@ -115,10 +124,13 @@ async def test_defer_when_escape_pressed_then_proposal_stays_queued(app_factory:
         await pilot.press("escape")
         await wait_until(lambda: isinstance(app.screen, DashboardScreen))
         assert pid in app.desk.pending
-        assert fake.calls.confirm == [] and fake.calls.reject == []
+        assert fake.calls.confirm == []
+        assert fake.calls.reject == []
 
 
-async def test_expiry_when_proposal_expires_while_open_then_modal_closes_with_note(app_factory: Any) -> None:
+async def test_expiry_when_proposal_expires_while_open_then_modal_closes_with_note(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -131,12 +143,17 @@ async def test_expiry_when_proposal_expires_while_open_then_modal_closes_with_no
         await wait_until(lambda: isinstance(app.screen, DashboardScreen))
         assert pid not in app.desk.pending
         log = app.screen.query_one(EventLog)
-        assert any("expired" in n.message and "no decision in 5 min" in n.message for n in app.desk.log_history)
+        assert any(
+            "expired" in n.message and "no decision in 5 min" in n.message
+            for n in app.desk.log_history
+        )
         assert log.lines_written > 0
         assert any("expired" in str(n.message) for n in app._notifications)
 
 
-async def test_live_confirm_when_symbol_mistyped_then_nothing_sent_until_exact(app_factory: Any) -> None:
+async def test_live_confirm_when_symbol_mistyped_then_nothing_sent_until_exact(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient(mode="LIVE")
     app = app_factory(fake, mode="LIVE")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -168,11 +185,14 @@ async def test_key_guard_when_y_pressed_immediately_then_ignored(app_factory: An
         await wait_until(lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y", "n")
         await pilot.pause()
-        assert fake.calls.confirm == [] and fake.calls.reject == []
+        assert fake.calls.confirm == []
+        assert fake.calls.reject == []
         assert isinstance(app.screen, ConfirmScreen)
 
 
-async def test_dashboard_n_when_proposal_selected_then_rejected_without_modal(app_factory: Any) -> None:
+async def test_dashboard_n_when_proposal_selected_then_rejected_without_modal(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -183,14 +203,18 @@ async def test_dashboard_n_when_proposal_selected_then_rejected_without_modal(ap
         assert fake.calls.reject[0][0] == first
 
 
-async def test_pause_when_p_on_running_strategy_then_paused_and_p_again_resumes(app_factory: Any) -> None:
+async def test_pause_when_p_on_running_strategy_then_paused_and_p_again_resumes(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         await _boot(app, pilot)
         await pilot.press("p")
         await wait_until(lambda: fake.calls.pause == ["wsb_dip_bot"])
-        await wait_until(lambda: app.desk.strategies["wsb_dip_bot"].state is StrategyRunState.PAUSED)
+        await wait_until(
+            lambda: app.desk.strategies["wsb_dip_bot"].state is StrategyRunState.PAUSED
+        )
         await pilot.press("p")
         await wait_until(lambda: fake.calls.resume == ["wsb_dip_bot"])
 
@@ -223,7 +247,9 @@ async def test_quit_when_no_positions_then_closes_client_without_asking(app_fact
     assert app.return_code == 0
 
 
-async def test_kill_switch_when_flatten_chosen_then_client_told_to_flatten(app_factory: Any) -> None:
+async def test_kill_switch_when_flatten_chosen_then_client_told_to_flatten(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -234,7 +260,9 @@ async def test_kill_switch_when_flatten_chosen_then_client_told_to_flatten(app_f
         await wait_until(lambda: fake.calls.kill_switch == [True])
 
 
-async def test_theme_when_cycled_then_remembered_in_settings_file(app_factory: Any, isolated_config: Path) -> None:
+async def test_theme_when_cycled_then_remembered_in_settings_file(
+    app_factory: Any, isolated_config: Path
+) -> None:
     app = app_factory(FakeEngineClient())
     async with app.run_test(size=(100, 30)) as pilot:
         await _boot(app, pilot)
@@ -248,14 +276,19 @@ async def test_theme_when_cycled_then_remembered_in_settings_file(app_factory: A
     assert again.theme == "wsb-light"
 
 
-async def test_engine_error_when_log_line_is_error_then_notification_not_traceback(app_factory: Any) -> None:
+async def test_engine_error_when_log_line_is_error_then_notification_not_traceback(
+    app_factory: Any,
+) -> None:
     fake = FakeEngineClient()
     app = app_factory(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         await _boot(app, pilot)
         fake.push(LogLine(T0, "error", "broker rejected order: insufficient buying power"))
-        await wait_until(lambda: any("insufficient buying power" in str(n.message) for n in app._notifications))
-        assert app.return_code is None and app._exception is None
+        await wait_until(
+            lambda: any("insufficient buying power" in str(n.message) for n in app._notifications)
+        )
+        assert app.return_code is None
+        assert app._exception is None
 
 
 class ExplodingClient(FakeEngineClient):
@@ -263,10 +296,14 @@ class ExplodingClient(FakeEngineClient):
         raise ConnectionError("socket closed")
 
 
-async def test_snapshot_failure_when_engine_unreachable_then_notified_and_header_disconnected(app_factory: Any) -> None:
+async def test_snapshot_failure_when_engine_unreachable_then_notified_and_header_disconnected(
+    app_factory: Any,
+) -> None:
     app = app_factory(ExplodingClient())
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(lambda: any("engine unreachable" in str(n.message) for n in app._notifications))
+        await wait_until(
+            lambda: any("engine unreachable" in str(n.message) for n in app._notifications)
+        )
         await pilot.pause()
         assert not app.desk.connected
         assert app._exception is None
@@ -285,17 +322,104 @@ async def test_command_failure_when_client_raises_then_notification(app_factory:
         assert app._exception is None
 
 
-@pytest.mark.parametrize("width,height", [(80, 24), (160, 48)])
-async def test_layout_when_sized_then_no_widget_overlaps_another(app_factory: Any, width: int, height: int) -> None:
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (160, 48)])
+async def test_layout_when_sized_then_no_widget_overlaps_another(
+    app_factory: Any, width: int, height: int
+) -> None:
     app = app_factory(FakeEngineClient())
     async with app.run_test(size=(width, height)) as pilot:
         await _boot(app, pilot)
         screen = app.screen
-        boxes = [screen.query_one(s) for s in ("#header", "#positions-box", "#risk-box", "#strategies-box", "#queue-box", "#log-box")]
+        boxes = [
+            screen.query_one(s)
+            for s in (
+                "#header",
+                "#positions-box",
+                "#risk-box",
+                "#strategies-box",
+                "#queue-box",
+                "#log-box",
+            )
+        ]
         regions = [b.region for b in boxes]
         for r in regions:
-            assert r.width > 0 and r.height > 0, r
-            assert r.right <= width and r.bottom <= height
+            assert r.width > 0, r
+            assert r.height > 0, r
+            assert r.right <= width
+            assert r.bottom <= height
         for i, a in enumerate(regions):
             for b in regions[i + 1 :]:
                 assert not a.overlaps(b), (a, b)
+
+
+async def test_palette_when_opened_then_offers_every_action_as_namespace_entries(
+    app_factory: Any,
+) -> None:
+    from wsb_tui.commands import DeskCommands
+
+    fake = FakeEngineClient()
+    app = app_factory(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _boot(app, pilot)
+        provider = DeskCommands(app.screen)
+        entries = {title: callback for title, callback, _ in provider._entries()}
+        for title in (
+            "risk: open risk screen",
+            "proposal: confirm selected",
+            "strategy: pause Dip Bot",
+            "strategy: Dip Bot profile research_2024",
+            "trading: set HALTED",
+            "theme: wsb-high-contrast",
+            "chain: open AAPL",
+        ):
+            assert title in entries, title
+        assert all(": " in t for t in entries)
+        entries["strategy: pause Dip Bot"]()
+        await wait_until(lambda: fake.calls.pause == ["wsb_dip_bot"])
+        entries["theme: wsb-high-contrast"]()
+        await pilot.pause()
+        assert app.theme == "wsb-high-contrast"
+
+
+async def test_keymap_when_user_rebinds_reject_then_new_key_works(app_factory: Any) -> None:
+    fake = FakeEngineClient()
+    app = app_factory(fake, keymap={"dashboard.reject": "x"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _boot(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        assert fake.calls.reject == []
+        await pilot.press("x")
+        await wait_until(lambda: len(fake.calls.reject) == 1)
+
+
+async def test_embedded_client_when_closed_then_engine_stops_before_store_closes() -> None:
+    import asyncio
+
+    from wsb_tui.app import EmbeddedClient
+
+    order: list[str] = []
+    stop = asyncio.Event()
+
+    class Engine:
+        async def run(self) -> None:
+            await stop.wait()
+            order.append("engine persisted and stopped")
+
+    class Client(FakeEngineClient):
+        async def close(self) -> None:
+            order.append("stop requested")
+            stop.set()
+
+    class Built:
+        engine = Engine()
+        client = Client()
+
+        async def close(self) -> None:
+            order.append("store closed")
+
+    owned = EmbeddedClient(Built())
+    owned.start()
+    assert owned.engine_task is not None
+    await owned.close()
+    assert order == ["stop requested", "engine persisted and stopped", "store closed"]

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_app, wait_until
+from desk_helpers import make_app, wait_until
 
 from engine.domain import ProposalState
 from engine.runtime.control.harness import Served, serve_embedded

@@ -16,7 +16,9 @@ from wsb_tui.screens.desk import DeskChange
 if TYPE_CHECKING:
     from wsb_tui.app import WsbApp
 
-ALL_TOPICS = frozenset({"header", "portfolio", "risk", "strategies", "pending", "orders", "fills", "proposals", "bars"})
+ALL_TOPICS = frozenset(
+    {"header", "portfolio", "risk", "strategies", "pending", "orders", "fills", "proposals", "bars"}
+)
 
 
 class DeskScreen(Screen[None]):
@@ -34,7 +36,13 @@ class DeskScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.wsb.desk_changed.subscribe(self, self._on_desk)
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_switched)
         self.render_desk(set(ALL_TOPICS))
+
+    def _on_theme_switched(self, _theme: object) -> None:
+        # Text coloured by the screen itself (summaries, tables it fills) is redrawn in the
+        # new theme's colours; widgets that keep their own data redraw themselves.
+        self.render_desk(set(ALL_TOPICS) | {"theme"})
 
     def on_screen_resume(self) -> None:
         self.render_desk(set(ALL_TOPICS))

@@ -89,10 +89,12 @@ class BlotterScreen(DeskScreen):
         if not order.status.is_open:
             self.notify(f"order is {order.status.value}: nothing to cancel", timeout=3)
             return
-        self.wsb.run_command(f"cancel {', '.join(order.request.symbols)}", lambda: self.wsb.client.cancel_order(order.client_order_id))
+        self.wsb.run_command(
+            f"cancel {', '.join(order.request.symbols)}",
+            lambda: self.wsb.client.cancel_order(order.client_order_id),
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Letters typed into the filter are text, not commands.
-        if action in ("cycle_status", "switch_table", "cancel_order") and isinstance(self.focused, Input):
-            return False
-        return True
+        typing = isinstance(self.focused, Input)
+        return not (typing and action in ("cycle_status", "switch_table", "cancel_order"))

@@ -4,7 +4,8 @@ the ticket as a proposal (risk and confirmation apply as to any strategy's)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -18,9 +19,24 @@ from widgets.styles import signal_styles
 from wsb_tui.bindings import bindings
 from wsb_tui.screens.base import DeskScreen
 from wsb_tui.screens.dialogs import PromptDialog
-from wsb_tui.screens.ticket import MAX_LEGS, TicketDialog, TicketLeg, TicketValues, build_manual_proposal, net_mid
+from wsb_tui.screens.ticket import (
+    MAX_LEGS,
+    TicketDialog,
+    TicketLeg,
+    TicketValues,
+    build_manual_proposal,
+    net_mid,
+)
 
 CHAIN_DAYS = 60
+STRIKES_EACH_SIDE = 15
+
+
+def near_money(quotes: Sequence[OptionQuote], spot: float) -> list[OptionQuote]:
+    """The strikes nearest the money: the rows a person trades from, and a bounded table."""
+    strikes = sorted({q.contract.strike for q in quotes}, key=lambda k: abs(float(k) - spot))
+    keep = set(strikes[: 2 * STRIKES_EACH_SIDE + 1])
+    return [q for q in quotes if q.contract.strike in keep]
 
 
 class ChainScreen(DeskScreen):
@@ -33,6 +49,7 @@ class ChainScreen(DeskScreen):
         self.chain: OptionChain | None = None
         self.legs: list[TicketLeg] = []
         self.error = ""
+        self._filled: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -46,6 +63,13 @@ class ChainScreen(DeskScreen):
         self._render_ticket()
         self._load()
 
+    def render_desk(self, topics: set[str]) -> None:
+        super().render_desk(topics)
+        if "theme" in topics:
+            self._render_ticket()
+            table = self._active_table()
+            self._show_quote(table.selected_quote() if table is not None else None)
+
     @work(exclusive=True, group="chain", name="option chain")
     async def _load(self) -> None:
         desk = self.wsb.desk
@@ -57,12 +81,18 @@ class ChainScreen(DeskScreen):
             return
         today = desk.now.date()
         try:
-            chain = await self.wsb.client.option_chain(self.symbol, today, today + timedelta(days=CHAIN_DAYS))
+            chain = await self.wsb.client.option_chain(
+                self.symbol, today, today + timedelta(days=CHAIN_DAYS)
+            )
         except Exception as exc:
             self.chain = None
             self.error = f"{type(exc).__name__}: {exc}"
             box.border_title = f"Option chain · {self.symbol}"
-            self.query_one("#chain-quote", Static).update(Text(f"no chain for {self.symbol}: {self.error}", style=signal_styles(self.app).loss))
+            self.query_one("#chain-quote", Static).update(
+                Text(
+                    f"no chain for {self.symbol}: {self.error}", style=signal_styles(self.app).loss
+                )
+            )
             self.notify(f"option chain {self.symbol}: {exc}", severity="error")
             return
         self.chain = chain
@@ -72,23 +102,41 @@ class ChainScreen(DeskScreen):
     async def _show_chain(self, chain: OptionChain) -> None:
         tabs = self.query_one(TabbedContent)
         await tabs.clear_panes()
+        self._filled.clear()
         expiries = chain.expiries
         box = self.query_one("#chain-box")
         box.border_title = f"Option chain · {chain.underlying} spot {chain.spot:,.2f}"
         box.border_subtitle = f"{len(expiries)} expiries · {len(chain)} contracts"
         today = self.wsb.desk.now.date() if self.wsb.desk.now else None
+        # Tables are filled when their tab is first shown: a whole chain at once would
+        # keep the UI busy for seconds.
         for exp in expiries:
             dte = f" ({(exp - today).days}d)" if today else ""
             table = ChainTable(id=f"table-{exp:%Y%m%d}")
             await tabs.add_pane(TabPane(f"{exp:%b %d}{dte}", table, id=f"exp-{exp:%Y%m%d}"))
-            table.show(chain.for_expiry(exp), chain.spot)
         if expiries:
             tabs.active = f"exp-{expiries[0]:%Y%m%d}"
-            first = self.query_one(f"#table-{expiries[0]:%Y%m%d}", ChainTable)
-            first.focus()
-            self._center(first)
-        if not expiries:
-            self.query_one("#chain-quote", Static).update(f"{chain.underlying}: no listed expiries within {CHAIN_DAYS} days")
+            self._fill_active()
+        else:
+            self.query_one("#chain-quote", Static).update(
+                f"{chain.underlying}: no listed expiries within {CHAIN_DAYS} days"
+            )
+
+    def _fill_active(self) -> None:
+        chain = self.chain
+        table = self._active_table()
+        if chain is None or table is None or table.id in self._filled:
+            return
+        self._filled.add(table.id or "")
+        exp = date(int(table.id[6:10]), int(table.id[10:12]), int(table.id[12:14]))  # type: ignore[index]
+        table.show(near_money(chain.for_expiry(exp), chain.spot), chain.spot)
+        table.focus()
+        self._center(table)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        self._fill_active()
 
     @staticmethod
     def _center(table: ChainTable) -> None:
@@ -130,7 +178,9 @@ class ChainScreen(DeskScreen):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("ticket: ", style=st.muted)
         if not self.legs:
-            t.append("empty — b buy / s sell the contract under the cursor, t to send", style=st.muted)
+            t.append(
+                "empty — b buy / s sell the contract under the cursor, t to send", style=st.muted
+            )
         else:
             t.append("  ".join(leg.label() for leg in self.legs), style="bold")
             mid = net_mid(self.legs)
@@ -168,7 +218,9 @@ class ChainScreen(DeskScreen):
                 return
             now = self.wsb.desk.now or (self.chain.ts if self.chain else None)
             if now is None:
-                self.notify("engine clock unknown: cannot time-stamp the proposal", severity="error")
+                self.notify(
+                    "engine clock unknown: cannot time-stamp the proposal", severity="error"
+                )
                 return
             try:
                 proposal = build_manual_proposal(legs, values.quantity, values.limit, now)
@@ -177,7 +229,9 @@ class ChainScreen(DeskScreen):
                 return
             self.legs.clear()
             self._render_ticket()
-            self.wsb.run_command("manual proposal", lambda: self.wsb.client.submit_proposal(proposal))
+            self.wsb.run_command(
+                "manual proposal", lambda: self.wsb.client.submit_proposal(proposal)
+            )
 
         self.app.push_screen(TicketDialog(legs), done)
 
@@ -187,6 +241,7 @@ class ChainScreen(DeskScreen):
         if not ids or tabs.active not in ids:
             return
         tabs.active = ids[(ids.index(tabs.active) + step) % len(ids)]
+        self._fill_active()
         table = self._active_table()
         if table is not None:
             table.focus()

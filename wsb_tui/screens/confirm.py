@@ -23,7 +23,7 @@ from textual.widgets import Input, Label, Static
 from engine.domain import CheckOutcome, OrderType, PositionEffect, Side
 from engine.runtime.views import PendingProposal
 from widgets.format import instrument_label, money, proposal_action
-from widgets.keyed_table import Cell, Column, KeyedTable, num
+from widgets.keyed_table import CellSpec, Column, KeyedTable, cell, num
 from widgets.styles import SignalStyles, signal_styles
 from wsb_tui.bindings import bindings
 
@@ -41,13 +41,17 @@ class EditError(ValueError):
     pass
 
 
-def parse_edit(qty_text: str, limit_text: str, pending: PendingProposal) -> tuple[int, Decimal | None]:
+def parse_edit(
+    qty_text: str, limit_text: str, pending: PendingProposal
+) -> tuple[int, Decimal | None]:
     """Validate the edit form; errors name the field, the value and what is allowed."""
     p = pending.proposal
     try:
         qty = int(qty_text.strip())
     except ValueError:
-        raise EditError(f"quantity {qty_text!r} must be a whole number of contracts/shares") from None
+        raise EditError(
+            f"quantity {qty_text!r} must be a whole number of contracts/shares"
+        ) from None
     if qty <= 0:
         raise EditError(f"quantity {qty} must be at least 1")
     if p.order_type is OrderType.MARKET or p.limit_price is None:
@@ -57,7 +61,9 @@ def parse_edit(qty_text: str, limit_text: str, pending: PendingProposal) -> tupl
     try:
         limit = Decimal(limit_text.strip())
     except InvalidOperation:
-        raise EditError(f"limit {limit_text!r} must be a price like 4.80 (negative = credit)") from None
+        raise EditError(
+            f"limit {limit_text!r} must be a price like 4.80 (negative = credit)"
+        ) from None
     if not limit.is_finite() or limit == 0:
         raise EditError(f"limit {limit_text!r} must be a non-zero price")
     if (limit < 0) != (p.limit_price < 0):
@@ -129,7 +135,9 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
                 yield Input(id="edit-limit", placeholder="limit (negative = credit)")
                 yield Label("enter: send · esc: cancel edit", classes="hint")
             with Vertical(id="confirm-live"):
-                yield Label(f"LIVE: type {p.underlying} and press enter to confirm", id="live-prompt")
+                yield Label(
+                    f"LIVE: type {p.underlying} and press enter to confirm", id="live-prompt"
+                )
                 yield Input(id="live-symbol", placeholder=p.underlying)
             yield Label("", id="confirm-error")
             yield Label("y confirm · n reject · e edit · esc defer", id="confirm-keys")
@@ -145,6 +153,9 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
         signal = getattr(self.app, "desk_changed", None)
         if signal is not None:
             signal.subscribe(self, self._on_desk)
+        self.app.theme_changed_signal.subscribe(
+            self, lambda _theme: self._render_details(signal_styles(self.app))
+        )
         if self._start_editing:
             self.call_after_refresh(self.action_edit)
 
@@ -153,7 +164,9 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
         p, d = pp.proposal, pp.decision
         summary = Text()
         summary.append(proposal_action(p), style="bold")
-        summary.append(f"   ({p.intent.value}, {p.order_type.value}, {p.time_in_force.value})", style=st.muted)
+        summary.append(
+            f"   ({p.intent.value}, {p.order_type.value}, {p.time_in_force.value})", style=st.muted
+        )
         for leg in p.legs:
             summary.append("\n  ")
             side_style = st.gain if leg.side is Side.BUY else st.loss
@@ -178,8 +191,20 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
         if qty != p.quantity:
             qty_text += f" (asked {p.quantity})"
         rows.append(("quantity", qty_text, f"bold {st.warn}" if qty != p.quantity else "bold"))
-        rows.append(("max loss", money(p.max_loss) if p.max_loss is not None else "UNBOUNDED", f"bold {st.loss}"))
-        rows.append(("max profit", money(p.max_profit) if p.max_profit is not None else "unbounded", st.gain))
+        rows.append(
+            (
+                "max loss",
+                money(p.max_loss) if p.max_loss is not None else "UNBOUNDED",
+                f"bold {st.loss}",
+            )
+        )
+        rows.append(
+            (
+                "max profit",
+                money(p.max_profit) if p.max_profit is not None else "unbounded",
+                st.gain,
+            )
+        )
         rows.append(("breakevens", ", ".join(f"{b:,.2f}" for b in p.breakevens) or "—", ""))
         if pp.expires_at is not None and self.now is not None:
             left = (pp.expires_at - self.now).total_seconds()
@@ -197,22 +222,24 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
         self.query_one("#confirm-terms", Static).update(terms)
 
         table = self.query_one("#confirm-checks", KeyedTable)
-        rows = []
+        check_rows: list[tuple[str, list[CellSpec]]] = []
         for i, c in enumerate(d.checks):
-            style = {CheckOutcome.PASS: st.gain, CheckOutcome.WARN: st.warn}.get(c.outcome, f"bold {st.loss}")
-            rows.append(
+            style = {CheckOutcome.PASS: st.gain, CheckOutcome.WARN: st.warn}.get(
+                c.outcome, f"bold {st.loss}"
+            )
+            check_rows.append(
                 (
                     f"{i}:{c.name}",
                     [
-                        Cell(c.name),
-                        Cell(c.outcome.value.upper(), style),
+                        cell(c.name),
+                        cell(c.outcome.value.upper(), style),
                         num(_fmt_check(c.value), c.value),
                         num(_fmt_check(c.limit), c.limit, st.muted),
-                        Cell(c.message, st.muted),
+                        cell(c.message, st.muted),
                     ],
                 )
             )
-        table.sync(rows)
+        table.sync(check_rows)
         table.border_title = f"risk checks ({len(d.checks)}){'' if d.approved else ' — DENIED'}"
 
         reason = Text()
@@ -226,9 +253,7 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
     # ------------------------------------------------------------------ guards
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While a field has focus, letters belong to the field, never to y/n/e.
-        if action in ("confirm", "reject", "edit") and isinstance(self.focused, Input):
-            return False
-        return True
+        return not (action in ("confirm", "reject", "edit") and isinstance(self.focused, Input))
 
     def _armed(self) -> bool:
         if time.monotonic() < self._guard_until:
@@ -309,7 +334,9 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
         event.stop()
         want = self.pending.proposal.underlying
         if event.value.strip().upper() != want:
-            self._show_error(f"typed {event.value.strip()!r}: type {want} exactly to confirm a LIVE trade")
+            self._show_error(
+                f"typed {event.value.strip()!r}: type {want} exactly to confirm a LIVE trade"
+            )
             return
         self._finish("confirm")
 

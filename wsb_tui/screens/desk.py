@@ -363,7 +363,9 @@ class Desk:
             )
         else:
             detail = f" ({ev.detail})" if ev.detail else ""
-            change.notices.append(Notice(ev.ts, "info", f"strategy {ev.strategy} {state.value}{detail}"))
+            change.notices.append(
+                Notice(ev.ts, "info", f"strategy {ev.strategy} {state.value}{detail}")
+            )
 
     def _on_recon(self, ev: ReconciliationDifference, change: DeskChange) -> None:
         change.notices.append(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -29,7 +31,9 @@ class YesNoDialog(ModalScreen[bool]):
             yield Label(self._dialog_title, id="dialog-title")
             yield Static(self._message, id="dialog-message")
             with Horizontal(id="dialog-buttons"):
-                yield Button(f"{self._yes} (y)", id="yes", variant="error" if self._danger else "primary")
+                yield Button(
+                    f"{self._yes} (y)", id="yes", variant="error" if self._danger else "primary"
+                )
                 yield Button("No (n)", id="no")
 
     def action_answer(self, answer: bool) -> None:
@@ -45,7 +49,7 @@ class KillSwitchDialog(ModalScreen[str | None]):
     """Halt (stop new risk) or halt and flatten every position. Dismisses with
     "halt", "flatten" or None."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "choose('halt')", "halt"),
         Binding("f", "choose('flatten')", "halt + flatten"),
         Binding("escape", "choose(None)", "cancel"),
@@ -81,7 +85,7 @@ class KillSwitchDialog(ModalScreen[str | None]):
 class PromptDialog(ModalScreen[str | None]):
     """Ask for one line of text (a symbol). Enter submits, Esc cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, title: str, *, value: str = "", placeholder: str = "") -> None:
         super().__init__(classes="dialog")

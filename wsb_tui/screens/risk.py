@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from widgets.format import compact_money, money, pct
 from widgets.gauges import RiskGauges
-from widgets.keyed_table import Cell, Column, KeyedTable, num
+from widgets.keyed_table import CellSpec, Column, KeyedTable, cell, num
 from widgets.styles import SignalStyles, signal_styles
 from wsb_tui.bindings import bindings
 from wsb_tui.screens.base import DeskScreen
@@ -49,7 +49,11 @@ GREEK_COLUMNS = (
     Column("vega", "vega $"),
     Column("theta", "θ $"),
 )
-BREAKER_COLUMNS = (Column("breaker", "breaker"), Column("state", "state"), Column("detail", "detail"))
+BREAKER_COLUMNS = (
+    Column("breaker", "breaker"),
+    Column("state", "state"),
+    Column("detail", "detail"),
+)
 
 
 def _items(obj: Any, name: str) -> Iterable[Any]:
@@ -126,6 +130,8 @@ class RiskScreen(DeskScreen):
 
     def render_desk(self, topics: set[str]) -> None:
         super().render_desk(topics)
+        if "theme" in topics:
+            self._render_report()
         desk = self.wsb.desk
         if "risk" in topics and desk.risk is not None:
             self.query_one("#risk-gauges", RiskGauges).show(desk.risk)
@@ -139,12 +145,28 @@ class RiskScreen(DeskScreen):
             (
                 f"{getattr(v, 'method', '?')}:{getattr(v, 'confidence', 0)}:{getattr(v, 'horizon_days', 1)}",
                 [
-                    Cell(str(getattr(v, "method", "?"))),
-                    num(pct(getattr(v, "confidence", None), signed=False, digits=1), getattr(v, "confidence", None)),
+                    cell(str(getattr(v, "method", "?"))),
+                    num(
+                        pct(getattr(v, "confidence", None), signed=False, digits=1),
+                        getattr(v, "confidence", None),
+                    ),
                     num(f"{getattr(v, 'horizon_days', 1)}d", getattr(v, "horizon_days", 1)),
-                    num(money(getattr(v, "var", None), cents=False), getattr(v, "var", None), st.warn),
-                    num(money(getattr(v, "cvar", None), cents=False), getattr(v, "cvar", None), st.loss),
-                    num(money(getattr(v, "lvar", None), cents=False) if getattr(v, "lvar", None) is not None else "—", getattr(v, "lvar", None)),
+                    num(
+                        money(getattr(v, "var", None), cents=False),
+                        getattr(v, "var", None),
+                        st.warn,
+                    ),
+                    num(
+                        money(getattr(v, "cvar", None), cents=False),
+                        getattr(v, "cvar", None),
+                        st.loss,
+                    ),
+                    num(
+                        money(getattr(v, "lvar", None), cents=False)
+                        if getattr(v, "lvar", None) is not None
+                        else "—",
+                        getattr(v, "lvar", None),
+                    ),
                 ],
             )
             for v in _items(r, "var")
@@ -158,11 +180,22 @@ class RiskScreen(DeskScreen):
                 (
                     str(getattr(s, "scenario", "?")),
                     [
-                        Cell(str(getattr(s, "scenario", "?"))),
-                        num(money(pnl, signed=True, cents=False), pnl, st.for_sign(-1 if pnl and pnl < 0 else 1)),
-                        num(pct(getattr(s, "pnl_pct", None), digits=1), getattr(s, "pnl_pct", None)),
-                        num(f"{getattr(s, 'recovery_days', 0) or 0:,.0f}d", getattr(s, "recovery_days", None)),
-                        Cell("PASS" if passed else "FAIL", st.gain if passed else f"bold {st.loss}"),
+                        cell(str(getattr(s, "scenario", "?"))),
+                        num(
+                            money(pnl, signed=True, cents=False),
+                            pnl,
+                            st.for_sign(-1 if pnl and pnl < 0 else 1),
+                        ),
+                        num(
+                            pct(getattr(s, "pnl_pct", None), digits=1), getattr(s, "pnl_pct", None)
+                        ),
+                        num(
+                            f"{getattr(s, 'recovery_days', 0) or 0:,.0f}d",
+                            getattr(s, "recovery_days", None),
+                        ),
+                        cell(
+                            "PASS" if passed else "FAIL", st.gain if passed else f"bold {st.loss}"
+                        ),
                     ],
                 )
             )
@@ -175,8 +208,8 @@ class RiskScreen(DeskScreen):
                 (
                     key,
                     [
-                        Cell(str(getattr(g, "underlying", "?")), "bold"),
-                        Cell(f"{exp:%Y-%m-%d}" if exp is not None else "stock", st.muted),
+                        cell(str(getattr(g, "underlying", "?")), "bold"),
+                        cell(f"{exp:%Y-%m-%d}" if exp is not None else "stock", st.muted),
                         *(
                             num(compact_money(getattr(g, f, None)), getattr(g, f, None))
                             for f in ("delta", "gamma", "vega", "theta")
@@ -188,7 +221,7 @@ class RiskScreen(DeskScreen):
         self._render_backtest(st)
         self._render_breakers()
 
-    def _fill(self, selector: str, rows: list[tuple[str, list[Cell]]], missing: str) -> None:
+    def _fill(self, selector: str, rows: list[tuple[str, list[CellSpec]]], missing: str) -> None:
         table = self.query_one(selector, KeyedTable)
         table.sync(rows)
         box = table.parent
@@ -199,7 +232,9 @@ class RiskScreen(DeskScreen):
         b = getattr(self.report, "backtest", None)
         t = Text()
         if b is None:
-            t.append(self.report_error or "no backtest yet (needs 250 days of history)", style=st.muted)
+            t.append(
+                self.report_error or "no backtest yet (needs 250 days of history)", style=st.muted
+            )
         else:
             light = str(getattr(b, "traffic_light", "?"))
             style = {"green": st.gain, "yellow": st.warn}.get(light, f"bold {st.loss}")
@@ -213,14 +248,16 @@ class RiskScreen(DeskScreen):
                 t.append(f"{cc:.3f}")
             t.append("\ntraffic light ", style=st.muted)
             t.append(light.upper(), style=style)
-        note = getattr(self.report, "note", "") or (self.wsb.desk.risk.note if self.wsb.desk.risk else "")
+        note = getattr(self.report, "note", "") or (
+            self.wsb.desk.risk.note if self.wsb.desk.risk else ""
+        )
         if note:
             t.append(f"\n{note}", style=st.warn)
         self.query_one("#risk-backtest", Static).update(t)
 
     def _render_breakers(self) -> None:
         st = signal_styles(self.app)
-        rows: list[tuple[str, list[Cell]]] = []
+        rows: list[tuple[str, list[CellSpec]]] = []
         reported = list(_items(self.report, "breakers"))
         if reported:
             for b in reported:
@@ -230,18 +267,28 @@ class RiskScreen(DeskScreen):
                     (
                         name,
                         [
-                            Cell(name),
-                            Cell("TRIPPED" if tripped else "ok", f"bold {st.loss}" if tripped else st.gain),
-                            Cell(str(getattr(b, "detail", "")), st.muted),
+                            cell(name),
+                            cell(
+                                "TRIPPED" if tripped else "ok",
+                                f"bold {st.loss}" if tripped else st.gain,
+                            ),
+                            cell(str(getattr(b, "detail", "")), st.muted),
                         ],
                     )
                 )
         else:
             risk = self.wsb.desk.risk
             for name in risk.breakers if risk is not None else ():
-                rows.append((name, [Cell(name), Cell("TRIPPED", f"bold {st.loss}"), Cell("", st.muted)]))
+                rows.append(
+                    (name, [cell(name), cell("TRIPPED", f"bold {st.loss}"), cell("", st.muted)])
+                )
             if not rows:
-                rows.append(("-none-", [Cell("all breakers", st.muted), Cell("ok", st.gain), Cell("", st.muted)]))
+                rows.append(
+                    (
+                        "-none-",
+                        [cell("all breakers", st.muted), cell("ok", st.gain), cell("", st.muted)],
+                    )
+                )
         self.query_one("#risk-breakers", KeyedTable).sync(rows)
 
     # ------------------------------------------------------------------ actions

@@ -14,7 +14,7 @@ from engine.domain import ProposalState
 from engine.runtime.views import StrategyRunState, StrategyStatus
 from widgets.charts import EquityChart
 from widgets.format import compact_money, money, pct, proposal_action
-from widgets.keyed_table import Cell, Column, KeyedTable
+from widgets.keyed_table import Column, KeyedTable, cell
 from widgets.positions import PositionsTable
 from widgets.styles import signal_styles
 from wsb_tui.bindings import bindings
@@ -91,7 +91,10 @@ class StrategyScreen(DeskScreen):
         pnl = s.realized_pnl + s.unrealized_pnl
         t.append("P&L ", style=st.muted)
         t.append(money(pnl, signed=True), style=st.for_sign(1 if pnl > 0 else -1 if pnl < 0 else 0))
-        t.append(f"  (realised {money(s.realized_pnl, signed=True)}, open {money(s.unrealized_pnl, signed=True)})\n", style=st.muted)
+        t.append(
+            f"  (realised {money(s.realized_pnl, signed=True)}, open {money(s.unrealized_pnl, signed=True)})\n",
+            style=st.muted,
+        )
         t.append(f"{s.open_positions} positions · {s.proposals_today} proposals today\n")
         t.append("allocation cap ", style=st.muted)
         t.append(f"{pct(s.allocation_cap, signed=False, digits=0)}")
@@ -103,7 +106,7 @@ class StrategyScreen(DeskScreen):
             t.append(f"last: {s.last_reason or '—'}", style=st.muted)
         self.query_one("#strategy-summary", Static).update(t)
         params = self.query_one("#strategy-params", KeyedTable)
-        params.sync([(k, [Cell(k, st.muted), Cell(v)]) for k, v in s.params])
+        params.sync([(k, [cell(k, st.muted), cell(v)]) for k, v in s.params])
         self.query_one(EquityChart).set_series(s.pnl_history, f"{s.title} P&L")
 
     def _render_positions(self) -> None:
@@ -129,15 +132,17 @@ class StrategyScreen(DeskScreen):
                 ProposalState.CONFIRMED: st.gain,
                 ProposalState.AWAITING_CONFIRMATION: f"bold {st.accent}",
             }.get(r.state, "")
-            note = r.note or (r.decision.reason if r.decision is not None else "") or r.proposal.reason
+            note = (
+                r.note or (r.decision.reason if r.decision is not None else "") or r.proposal.reason
+            )
             rows.append(
                 (
                     r.proposal.proposal_id,
                     [
-                        Cell(f"{r.proposal.created_at.astimezone(NEW_YORK):%m-%d %H:%M}", st.muted),
-                        Cell(proposal_action(r.proposal)),
-                        Cell(r.state.value, style),
-                        Cell(note[:80], st.muted),
+                        cell(f"{r.proposal.created_at.astimezone(NEW_YORK):%m-%d %H:%M}", st.muted),
+                        cell(proposal_action(r.proposal)),
+                        cell(r.state.value, style),
+                        cell(note[:80], st.muted),
                     ],
                 )
             )

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -48,7 +49,9 @@ def net_mid(legs: Sequence[TicketLeg]) -> Decimal:
     return Decimal(str(total)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _risk_bounds(legs: Sequence[TicketLeg], qty: int, limit: Decimal) -> tuple[Decimal | None, Decimal | None, tuple[float, ...]]:
+def _risk_bounds(
+    legs: Sequence[TicketLeg], qty: int, limit: Decimal
+) -> tuple[Decimal | None, Decimal | None, tuple[float, ...]]:
     mult = Decimal(legs[0].quote.contract.multiplier)
     q = Decimal(qty)
     if len(legs) == 1:
@@ -122,7 +125,7 @@ class TicketValues:
 class TicketDialog(ModalScreen[TicketValues | None]):
     """Quantity and limit for the ticket; Enter sends it as a proposal, Esc cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
 
     def __init__(self, legs: Sequence[TicketLeg]) -> None:
         super().__init__(classes="dialog")
@@ -133,7 +136,9 @@ class TicketDialog(ModalScreen[TicketValues | None]):
         with Vertical(id="dialog-box"):
             yield Label("NEW PROPOSAL (manual)", id="dialog-title")
             yield Static("\n".join(leg.label() for leg in self.legs), id="dialog-message")
-            yield Label(f"net mid {abs(mid):.2f} {'credit' if mid < 0 else 'debit'} — limit: negative = credit")
+            yield Label(
+                f"net mid {abs(mid):.2f} {'credit' if mid < 0 else 'debit'} — limit: negative = credit"
+            )
             yield Input(value="1", id="ticket-qty", type="integer", placeholder="quantity")
             yield Input(value=f"{mid:.2f}", id="ticket-limit", placeholder="limit")
             yield Label("", id="dialog-error")

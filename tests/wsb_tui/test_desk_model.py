@@ -1,0 +1,158 @@
+"""The desk model and the event buffer: plain Python, no terminal needed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from fake_client import T0, FakeEngineClient
+
+from engine.domain import (
+    BarsReceived,
+    CheckOutcome,
+    DataRejected,
+    EngineEvent,
+    LogLine,
+    Portfolio,
+    PortfolioSnapshot,
+    ProposalDecided,
+    ProposalState,
+    ProposalStateChanged,
+    RiskCheckResult,
+    RiskDecision,
+    StrategyStatusChanged,
+)
+from engine.domain.market import Bar
+from engine.runtime.views import StrategyRunState
+from wsb_tui.screens.desk import MAX_FILLS, Desk
+from wsb_tui.screens.feed import EventBuffer
+
+
+async def _desk(**kw: object) -> tuple[Desk, FakeEngineClient]:
+    fake = FakeEngineClient(**kw)  # type: ignore[arg-type]
+    desk = Desk()
+    desk.apply_snapshot(await fake.snapshot())
+    return desk, fake
+
+
+async def test_snapshot_when_applied_then_pending_strategies_and_greeks_known() -> None:
+    desk, fake = await _desk()
+    assert list(desk.pending) == list(fake.pending)
+    assert len(desk.strategies) == 10
+    assert desk.greeks  # read from the snapshot's optional position_greeks
+    assert desk.open_positions() == 8
+    assert desk.now == T0
+
+
+async def test_state_change_when_expired_then_leaves_queue_with_note_and_toast() -> None:
+    desk, _fake = await _desk()
+    pid = next(iter(desk.pending))
+    change = desk.apply_event(
+        ProposalStateChanged(T0, pid, ProposalState.EXPIRED, note="5 min passed")
+    )
+    assert pid not in desk.pending
+    assert change.gone_pending == {pid: "expired"}
+    (notice,) = [n for n in change.notices if "expired" in n.message]
+    assert notice.notify
+    assert "5 min passed" in notice.message
+
+
+async def test_decision_when_denied_then_warning_names_failed_check() -> None:
+    desk, fake = await _desk()
+    pp = next(iter(fake.pending.values()))
+    failed = RiskCheckResult("var99_after", CheckOutcome.FAIL, 6000.0, 5121.0, "VaR budget")
+    decision = RiskDecision(pp.proposal.proposal_id, False, 0, (failed,), T0)
+    change = desk.apply_event(ProposalDecided(T0, pp.proposal, decision))
+    assert pp.proposal.proposal_id not in desk.pending
+    assert desk.proposals[pp.proposal.proposal_id].state is ProposalState.DENIED
+    assert any(n.notify and "var99_after: VaR budget" in n.message for n in change.notices)
+
+
+async def test_state_change_when_awaiting_after_decision_then_enters_queue_as_new() -> None:
+    desk, fake = await _desk(pending=0)
+    await fake.submit_proposal(FakeEngineClient()._make_pending(0).proposal)
+    events = list(fake._backlog)
+    change = desk.apply_event(events[0])
+    for ev in events[1:]:
+        change.merge(desk.apply_event(ev))
+    assert len(desk.pending) == 1
+    assert change.new_pending == list(desk.pending)
+
+
+async def test_strategy_event_when_errored_then_state_and_error_toast() -> None:
+    desk, _ = await _desk()
+    change = desk.apply_event(StrategyStatusChanged(T0, "wheel", "errored", "chain stale"))
+    assert desk.strategies["wheel"].state is StrategyRunState.ERRORED
+    assert desk.strategies["wheel"].error == "chain stale"
+    assert any(n.level == "error" and n.notify for n in change.notices)
+
+
+async def test_older_portfolio_when_arriving_late_then_ignored() -> None:
+    desk, _fake = await _desk()
+    newer = desk.portfolio
+    assert newer is not None
+    stale = Portfolio(T0 - timedelta(minutes=1), Decimal(1))
+    desk.apply_event(PortfolioSnapshot(stale.ts, stale))
+    assert desk.portfolio is newer
+
+
+async def test_fills_when_many_then_history_bounded() -> None:
+    desk, fake = await _desk()
+    base = fake.fills[0]
+    for i in range(MAX_FILLS + 50):
+        desk._put_fill(
+            base.__class__(
+                f"x{i}", "c", "b", base.instrument, base.side, 1, Decimal(1), Decimal(0), T0
+            )
+        )
+    assert len(desk.fills) == MAX_FILLS
+    assert "x0" not in desk.fills
+    assert f"x{MAX_FILLS + 49}" in desk.fills
+
+
+async def test_data_and_log_errors_when_received_then_notify_flags() -> None:
+    desk, _ = await _desk()
+    a = desk.apply_event(DataRejected(T0, "sim", "NaN close for AAPL"))
+    b = desk.apply_event(LogLine(T0, "critical", "store write failed"))
+    c = desk.apply_event(LogLine(T0, "info", "scan done"))
+    assert a.notices[0].notify
+    assert a.notices[0].level == "warning"
+    assert b.notices[0].notify
+    assert b.notices[0].level == "error"
+    assert not c.notices[0].notify
+
+
+def _bars(i: int) -> BarsReceived:
+    return BarsReceived(
+        T0 + timedelta(minutes=i), (Bar("SPY", T0, 1.0 + i, 2.0 + i, 1.0 + i, 1.5 + i, 10.0),)
+    )
+
+
+def test_buffer_when_snapshots_pile_up_then_only_newest_kept_and_signalled_once() -> None:
+    buf = EventBuffer()
+    signals = [buf.add(_bars(i)) for i in range(50)]
+    log = LogLine(T0, "info", "x")
+    signals.append(buf.add(log))
+    assert signals.count(True) == 1
+    drained = buf.drain()
+    assert drained.coalesced == 49
+    assert drained.events[0] is log  # ordered events first, then the newest snapshot
+    assert isinstance(drained.events[1], BarsReceived)
+    assert drained.events[1].bars[0].open == 50.0
+    assert buf.add(log) is True  # after a drain the next event signals again
+
+
+def test_buffer_when_full_of_ordinary_events_then_oldest_dropped_and_counted() -> None:
+    buf = EventBuffer(max_events=10)
+    events: list[EngineEvent] = [LogLine(T0, "info", str(i)) for i in range(25)]
+    for e in events:
+        buf.add(e)
+    drained = buf.drain()
+    assert drained.dropped == 15
+    assert [e.message for e in drained.events] == [str(i) for i in range(15, 25)]  # type: ignore[attr-defined]
+
+
+def test_buffer_when_size_not_positive_then_error_names_value() -> None:
+    with pytest.raises(ValueError, match="max_events 0"):
+        EventBuffer(0)

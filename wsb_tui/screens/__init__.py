@@ -1,0 +1,1 @@
+"""The desk's screens, the model they render (`desk`) and the engine event buffer (`feed`)."""
