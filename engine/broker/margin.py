@@ -20,7 +20,7 @@ cash-secured put strike x 100 - premium; a debit spread reserves nothing and pay
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -99,6 +99,32 @@ def collateral_requirement(
     Raises `UncoveredShortCall` for a naked call, unless `allow_naked` (used to report on an
     account restored with one): then it is listed with a zero amount and no reserve.
     """
+    # The engine asks for the same book's reserve every time it builds a portfolio view (many
+    # times a minute) while the book changes only on fills. The result is a pure function of
+    # the holdings; the memo is keyed by the instrument objects themselves (identity, kept
+    # alive by the entry), so a hit is exactly the computation it replaces, down to the
+    # Decimal representation of the amounts.
+    key = (frozenset((id(inst), qty) for inst, qty in holdings.items()), allow_naked)
+    hit = _MEMO.get(key)
+    if hit is not None:
+        _MEMO.move_to_end(key)
+        return hit[0]
+    result = _collateral_requirement(holdings, allow_naked=allow_naked)
+    _MEMO[key] = (result, tuple(holdings))
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return result
+
+
+_MEMO_SIZE = 256
+_MEMO: OrderedDict[
+    tuple[frozenset[tuple[int, int]], bool], tuple[CollateralRequirement, tuple[Instrument, ...]]
+] = OrderedDict()
+
+
+def _collateral_requirement(
+    holdings: Mapping[Instrument, int], *, allow_naked: bool
+) -> CollateralRequirement:
     shares: dict[str, int] = defaultdict(int)
     groups: dict[str, list[tuple[OptionContract, int]]] = defaultdict(list)
     for inst, qty in holdings.items():

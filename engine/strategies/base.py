@@ -80,6 +80,12 @@ class StrategyContext:
     open_risk: float = 0.0  # dollars currently at risk in this strategy's positions
     limits: ProfileLimits = field(default_factory=lambda: PROFILE_LIMITS[DEFAULT_PROFILE])
     vix: float | None = None
+    # `now` in New York, converted once: strategies read `today`/`et_time` hundreds of times
+    # a scan.
+    _now_et: datetime = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_now_et", self.now.astimezone(NEW_YORK))
 
     @property
     def equity(self) -> float:
@@ -88,11 +94,11 @@ class StrategyContext:
     @property
     def today(self) -> date:
         """The trading date in New York (a UTC date flips at 19:00 or 20:00 ET)."""
-        return self.now.astimezone(NEW_YORK).date()
+        return self._now_et.date()
 
     @property
     def et_time(self) -> time:
-        return self.now.astimezone(NEW_YORK).time()
+        return self._now_et.time()
 
     @property
     def market_open(self) -> bool:

@@ -13,6 +13,7 @@ by the mid, else the strategy's fallback σ (30% dip bot/LEAPS, 20% credit sprea
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -136,9 +137,61 @@ def dte(contract: OptionContract, today: date) -> int:
 
 
 def expiries(chain: OptionChain, right: OptionRight | None = None) -> tuple[date, ...]:
-    if right is None:
-        return chain.expiries
-    return tuple(sorted({q.contract.expiry for q in chain.quotes if q.contract.right is right}))
+    ix = _index(chain)
+    got = ix.expiries.get(right)
+    if got is None:
+        if right is None:
+            got = chain.expiries
+        else:
+            got = tuple(
+                sorted({q.contract.expiry for q in chain.quotes if q.contract.right is right})
+            )
+        ix.expiries[right] = got
+    return got
+
+
+# -- chain index ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ChainIndex:
+    """Per-chain lookups: a strategy scans the same chain once per expiry, right and width,
+    and each `OptionChain.for_expiry` walks every quote of every expiry."""
+
+    chain: OptionChain  # held so the id stays this chain's while the entry lives
+    rows: dict[tuple[date, OptionRight | None], tuple[OptionQuote, ...]]
+    strikes: dict[tuple[date, OptionRight], dict[Decimal, OptionQuote]]
+    expiries: dict[OptionRight | None, tuple[date, ...]]
+
+
+_INDEX: OrderedDict[int, _ChainIndex] = OrderedDict()
+_INDEX_SIZE = 64
+
+
+def _index(chain: OptionChain) -> _ChainIndex:
+    """The index of `chain` (chains are frozen, so it never goes stale)."""
+    key = id(chain)
+    ix = _INDEX.get(key)
+    if ix is not None and ix.chain is chain:
+        _INDEX.move_to_end(key)
+        return ix
+    ix = _ChainIndex(chain, {}, {}, {})
+    _INDEX[key] = ix
+    if len(_INDEX) > _INDEX_SIZE:
+        _INDEX.popitem(last=False)
+    return ix
+
+
+def for_expiry(
+    chain: OptionChain, expiry: date, right: OptionRight | None = None
+) -> tuple[OptionQuote, ...]:
+    """`chain.for_expiry(expiry, right)`, computed once per chain."""
+    ix = _index(chain)
+    key = (expiry, right)
+    got = ix.rows.get(key)
+    if got is None:
+        got = ix.rows[key] = chain.for_expiry(expiry, right)
+    return got
 
 
 def expiries_in_window(
@@ -199,7 +252,10 @@ def rows(
     filt: LiquidityFilter = NO_FILTER,
 ) -> tuple[OptionQuote, ...]:
     """Quotes of one expiry and right passing `filt`, by strike."""
-    return tuple(q for q in chain.for_expiry(expiry, right) if filt.passes(q))
+    quotes = for_expiry(chain, expiry, right)
+    if filt is NO_FILTER:
+        return quotes  # NO_FILTER passes everything
+    return tuple(q for q in quotes if filt.passes(q))
 
 
 def strike_nearest(
@@ -226,12 +282,15 @@ def strike_nearest(
 def find_strike(
     chain: OptionChain, expiry: date, right: OptionRight, strike: float
 ) -> OptionQuote | None:
-    """The quote at exactly this strike, if listed."""
-    want = Decimal(str(strike))
-    for q in chain.for_expiry(expiry, right):
-        if q.contract.strike == want:
-            return q
-    return None
+    """The quote at exactly this strike, if listed (the first such row)."""
+    ix = _index(chain)
+    by_strike = ix.strikes.get((expiry, right))
+    if by_strike is None:
+        by_strike = {}
+        for q in for_expiry(chain, expiry, right):
+            by_strike.setdefault(q.contract.strike, q)
+        ix.strikes[(expiry, right)] = by_strike
+    return by_strike.get(Decimal(str(strike)))
 
 
 def best_by(

@@ -49,7 +49,7 @@ from engine.strategies.market_guard import (
     fresh_quote,
     require_fresh_bar,
 )
-from engine.strategies.vol_rank import iv_rank, rolling_realized_vol
+from engine.strategies.vol_rank import iv_rank_bounds, iv_rank_in, rolling_realized_vol
 
 ENG_UNIVERSE: tuple[str, ...] = (
     "AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "CRM", "ADBE", "ORCL",
@@ -224,6 +224,7 @@ class DebitSpreads(Strategy):
     def __init__(self, params: StrategyParams, *, profile: str = "research_2024") -> None:
         super().__init__(params, profile=profile)
         self.skips = SkipLog(self.name)
+        self._leg_filter: LiquidityFilter | None = None
 
     @property
     def last_skip_reason(self) -> str | None:
@@ -237,13 +238,16 @@ class DebitSpreads(Strategy):
         return timedelta(minutes=self.params.max_data_age_minutes)
 
     def _filter(self) -> LiquidityFilter:
-        p = self.params
-        return LiquidityFilter(
-            min_volume=p.min_leg_volume,
-            min_open_interest=p.min_leg_open_interest,
-            volume_or_oi=True,
-            max_spread_pct=p.max_leg_spread,
-        )
+        # Built once: the parameters are frozen and the scan checks every leg against it.
+        if self._leg_filter is None:
+            p = self.params
+            self._leg_filter = LiquidityFilter(
+                min_volume=p.min_leg_volume,
+                min_open_interest=p.min_leg_open_interest,
+                volume_or_oi=True,
+                max_spread_pct=p.max_leg_spread,
+            )
+        return self._leg_filter
 
     def _leg_ok(self, q: OptionQuote) -> bool:
         p = self.params
@@ -361,19 +365,30 @@ class DebitSpreads(Strategy):
         best: VerticalCandidate | None = None
         why = "no liquid call pair in the DTE window"
         min_rr = max(p.min_reward_risk, 0.2)
+        bounds: list[tuple[float, float]] = []  # (min, max) of the history, read once
+        leg_ok: dict[int, bool] = {}  # id(quote) -> _leg_ok; the chain holds the quotes
+
+        def ok(q: OptionQuote) -> bool:
+            got = leg_ok.get(id(q))
+            if got is None:
+                got = leg_ok[id(q)] = self._leg_ok(q)
+            return got
+
         for expiry in expiries_in_window(chain, ctx.today, p.min_dte, p.max_dte, OptionRight.CALL):
-            calls = [q for q in rows(chain, expiry, OptionRight.CALL) if self._leg_ok(q)]
+            calls = [q for q in rows(chain, expiry, OptionRight.CALL) if ok(q)]
             for lq in calls:
                 k = float(lq.contract.strike)
                 if not (p.long_strike_min * spot <= k <= p.long_strike_max * spot):
                     continue
                 iv = quote_vol(lq, spot, ctx.now, rate=p.rate)
-                ivr = iv_rank(iv, rv_hist)
+                if not bounds:
+                    bounds.append(iv_rank_bounds(rv_hist))
+                ivr = iv_rank_in(iv, *bounds[0])
                 if iv <= 0.10:
                     ivr = min(ivr, 50.0)
                 for w in p.widths:
                     sq = find_strike(chain, expiry, OptionRight.CALL, k + w)
-                    if sq is None or not self._leg_ok(sq):
+                    if sq is None or not ok(sq):
                         continue
                     cand = evaluate_vertical(spot, lq, sq, trend=trend, iv=iv, iv_rank_value=ivr)
                     if cand.debit <= p.min_debit:

@@ -298,7 +298,7 @@ class EarningsProtection(Strategy):
         except InsufficientData as exc:
             raise SkipSymbol(sym, f"IV percentile: {exc}") from None
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
-        chain = await fresh_chain(ctx, sym, ctx.today, event + timedelta(days=45), self._max_age)
+        chain = await self._event_chain(ctx, sym, event)
         expiry = first_expiry_on_or_after(chain, event)
         move, iv = p.fallback_move, p.fallback_iv
         if expiry is not None:
@@ -313,6 +313,35 @@ class EarningsProtection(Strategy):
         pct = iv_percentile(iv, history)
         m = EarningsMeasures(spot, event, (event - ctx.today).days, expiry, move, iv, iv_hist, pct)
         return m, chain
+
+    async def _event_chain(self, ctx: StrategyContext, sym: str, event: date) -> OptionChain:
+        """The chain the entry reads: expiries from today to `event` + 45 days.
+
+        Only three expiries are ever used: the last call expiry on or before the event (a
+        calendar's front month), the first on or after it, and the first after it (the back
+        month). So a week either side of the event is read first and kept when it lists a
+        call expiry on/before the event and an expiry after it (those three are then inside
+        it); then today to a week after the event, kept when it lists an expiry after the
+        event. Either yields the same expiries and quotes as the full chain at a fraction of
+        the pricing. Otherwise (or if those reads fail) the full chain is read, with its own
+        errors.
+        """
+        today = ctx.today
+        after = event + timedelta(days=7)
+        starts = [today]
+        if event - timedelta(days=7) > today:
+            starts.insert(0, event - timedelta(days=7))
+        for start in starts:
+            try:
+                near = await fresh_chain(ctx, sym, start, after, self._max_age, allow_empty=True)
+            except SkipSymbol:
+                continue
+            exps = near.expiries
+            if not any(e > event for e in exps):
+                continue
+            if start == today or last_expiry_on_or_before(near, event, OptionRight.CALL):
+                return near
+        return await fresh_chain(ctx, sym, today, event + timedelta(days=45), self._max_age)
 
     # -- entry -----------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from engine.strategies.indicators import (
 from engine.strategies.market_guard import (
     SkipLog,
     SkipSymbol,
-    fresh_chain,
+    fresh_chain_first,
     fresh_daily_bars,
     fresh_option_quote,
 )
@@ -420,8 +420,9 @@ class LeapsTracker(Strategy):
     ) -> TradeProposal | None:
         p = self.params
         today = ctx.today
-        chain = await fresh_chain(
-            ctx, sym, today + timedelta(days=p.min_dte), today + timedelta(days=p.max_dte)
+        # Only the earliest call expiry in the window is used: read the window's start first.
+        chain = await fresh_chain_first(
+            ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL, first_span_days=120
         )
         exps = expiries_in_window(chain, today, p.min_dte, p.max_dte, OptionRight.CALL)
         if not exps:

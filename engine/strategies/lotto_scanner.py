@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -119,10 +120,16 @@ class LottoParams(StrategyParams):
 def momentum_score(price: float, closes: Sequence[float]) -> float:
     """0DTE momentum (spec §10): 40 if P > SMA5 > SMA20, 25 if only P > SMA5, + min(30,
     1000 × |1-day change|) + 30 (upstream's constant volume placeholder)."""
-    s5, s20 = sma_last(closes, 5), sma_last(closes, 20)
+    s5, s20 = _sma_5_20(tuple(closes))
     trend = 40.0 if price > s5 > s20 else 25.0 if price > s5 else 0.0
     change = abs(price / float(closes[-1]) - 1.0)
     return trend + min(30.0, 1000.0 * change) + 30.0
+
+
+@lru_cache(maxsize=256)
+def _sma_5_20(closes: tuple[float, ...]) -> tuple[float, float]:
+    # Daily closes change once a session while the score is taken every minute per name.
+    return sma_last(closes, 5), sma_last(closes, 20)
 
 
 def score_play(distance: float, dte: int, volume: int) -> tuple[float, float]:
@@ -353,7 +360,34 @@ class LottoScanner(Strategy):
         daily = await fresh_daily_bars(ctx, sym, 21)
         closes = [b.close for b in daily]
         today = ctx.today
-        chain = await fresh_chain(ctx, sym, today, today + timedelta(days=p.max_dte))
+        # The chain is read only once a play kind has passed its cheap checks: pricing a
+        # chain for every name every minute dominated the scan, and most names stop at the
+        # momentum or catalyst gate. A missing/stale chain still skips the symbol whenever a
+        # play would need it.
+        fetched: list[OptionChain] = []
+
+        async def get_chain() -> OptionChain:
+            if not fetched:
+                fetched.append(
+                    await fresh_chain(ctx, sym, today, today + timedelta(days=p.max_dte))
+                )
+            return fetched[0]
+
+        zero: list[OptionChain] = []
+
+        async def get_zero_dte_chain() -> OptionChain:
+            # A 0DTE play reads today's expiry only, so only today's expiry is read (the same
+            # quotes the full chain holds for it). When it is not listed the play is skipped
+            # as before ("no 0DTE expiry listed") without pricing the later expiries; a
+            # missing or stale chain is reported by reading the full chain as before.
+            if not zero:
+                try:
+                    alone = await fresh_chain(ctx, sym, today, today, allow_empty=True)
+                except SkipSymbol:
+                    alone = await get_chain()
+                zero.append(alone)
+            return zero[0]
+
         out: list[Play] = []
         reasons: list[str] = []
         for kind in kinds:
@@ -363,6 +397,7 @@ class LottoScanner(Strategy):
                 if score < p.min_momentum_score:
                     reasons.append(f"0DTE momentum score {score:.0f} < {p.min_momentum_score:.0f}")
                     continue
+                chain = await get_zero_dte_chain()
                 if today not in chain.expiries:
                     reasons.append("no 0DTE expiry listed")
                     continue
@@ -373,6 +408,7 @@ class LottoScanner(Strategy):
                     (OptionRight.PUT, spot * (1 - 0.5 * move), today, why),
                 ]
             elif kind is PlayKind.EARNINGS and event is not None:
+                chain = await get_chain()
                 expiry = _first_expiry_after(chain, event)
                 if expiry is None:
                     reasons.append(f"no expiry after earnings {event.date}")
@@ -389,6 +425,7 @@ class LottoScanner(Strategy):
                     reasons.append(found)
                     continue
                 right, move, pace = found
+                chain = await get_chain()
                 expiry = _weekly_expiry(chain, today, p.max_dte)
                 if expiry is None:
                     reasons.append(f"no weekly expiry within {p.max_dte} DTE")

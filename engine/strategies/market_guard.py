@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from engine.data.calendar import MarketCalendar
 from engine.data.protocol import DataUnavailable
 from engine.domain import (
     BadMarketData,
@@ -21,6 +22,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
 )
 from engine.strategies.base import StrategyContext, is_stale
@@ -60,10 +62,26 @@ class SkipLog:
 def last_completed_session(ctx: StrategyContext) -> date:
     """The newest session whose daily bar is complete at `ctx.now`."""
     cal = ctx.calendar
+    memo = _last_completed
+    if memo.calendar is cal and memo.now == ctx.now:  # asked for every symbol of a scan
+        return memo.session
     today = ctx.today
     if cal.is_session(today) and ctx.now >= cal.session_close(today):
-        return today
-    return cal.previous_session(today)
+        got = today
+    else:
+        got = cal.previous_session(today)
+    memo.calendar, memo.now, memo.session = cal, ctx.now, got
+    return got
+
+
+@dataclass(slots=True)
+class _LastCompleted:
+    calendar: MarketCalendar | None = None
+    now: datetime | None = None
+    session: date = date.min
+
+
+_last_completed = _LastCompleted()
 
 
 def require_fresh_bar(
@@ -157,14 +175,18 @@ async def fresh_chain(
     min_expiry: date,
     max_expiry: date,
     max_age: timedelta = DEFAULT_MAX_AGE,
+    *,
+    allow_empty: bool = False,
 ) -> OptionChain:
+    """The chain over [min_expiry, max_expiry]; skips when unavailable, stale or (unless
+    `allow_empty`, for callers that report a missing expiry themselves) empty."""
     try:
         chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry)
     except (DataUnavailable, BadMarketData) as exc:
         raise SkipSymbol(underlying, f"no option chain ({exc})") from None
     if ctx.now - chain.ts > max_age:
         raise SkipSymbol(underlying, f"stale option chain from {chain.ts:%Y-%m-%d %H:%M} UTC")
-    if not chain.quotes:
+    if not chain.quotes and not allow_empty:
         raise SkipSymbol(underlying, f"empty option chain {min_expiry}..{max_expiry}")
     return chain
 
@@ -183,3 +205,84 @@ async def fresh_option_quote(
             contract.underlying, f"stale quote for {contract.describe()} from {q.ts:%H:%M} UTC"
         )
     return q
+
+
+async def fresh_chain_near(
+    ctx: StrategyContext,
+    underlying: str,
+    min_dte: int,
+    max_dte: int,
+    target_dte: int,
+    *,
+    right: OptionRight,
+    slack_days: tuple[int, ...] = (3, 7),
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> OptionChain:
+    """A chain to pick the `right` expiry nearest `target_dte` from, as the chain over
+    [min_dte, max_dte] would give (`nearest_expiry` with those bounds).
+
+    Reads target ± each of `slack_days` in turn: once such a window holds an expiry of
+    `right`, the nearest one overall is inside it (anything outside is further away, ties
+    included), so the narrow chain yields the same pick with a fraction of the pricing (a
+    ± 3-day window holds one weekly). Otherwise (or if the narrow reads fail) the full range
+    is read, with its own errors.
+    """
+    for slack in slack_days:
+        lo = max(min_dte, target_dte - slack)
+        hi = min(max_dte, target_dte + slack)
+        if lo > hi:
+            continue
+        near = await _try_chain(ctx, underlying, lo, hi, max_age)
+        if near is not None and any(q.contract.right is right for q in near.quotes):
+            return near
+    return await fresh_chain(
+        ctx,
+        underlying,
+        ctx.today + timedelta(days=min_dte),
+        ctx.today + timedelta(days=max_dte),
+        max_age,
+    )
+
+
+async def fresh_chain_first(
+    ctx: StrategyContext,
+    underlying: str,
+    min_dte: int,
+    max_dte: int,
+    *,
+    right: OptionRight,
+    first_span_days: int,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> OptionChain:
+    """A chain holding the earliest `right` expiry with min_dte <= DTE <= max_dte, as the
+    chain over that whole range would give it: [min_dte, min_dte + `first_span_days`] is read
+    first and kept when it lists such an expiry (the earliest one is then inside it); else the
+    full range is read, with its own errors."""
+    hi = min(max_dte, min_dte + first_span_days)
+    if hi < max_dte:
+        near = await _try_chain(ctx, underlying, min_dte, hi, max_age)
+        if near is not None and any(q.contract.right is right for q in near.quotes):
+            return near
+    return await fresh_chain(
+        ctx,
+        underlying,
+        ctx.today + timedelta(days=min_dte),
+        ctx.today + timedelta(days=max_dte),
+        max_age,
+    )
+
+
+async def _try_chain(
+    ctx: StrategyContext, underlying: str, lo_dte: int, hi_dte: int, max_age: timedelta
+) -> OptionChain | None:
+    try:
+        return await fresh_chain(
+            ctx,
+            underlying,
+            ctx.today + timedelta(days=lo_dte),
+            ctx.today + timedelta(days=hi_dte),
+            max_age,
+            allow_empty=True,
+        )
+    except SkipSymbol:
+        return None

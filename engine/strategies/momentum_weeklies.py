@@ -103,6 +103,15 @@ class MomentumSignal:
     confidence: float
 
 
+def _week_target(today: date) -> date:
+    """The Friday whose weekly the strategy buys: this week's, or next week's when this
+    Friday is at most a day away."""
+    target = this_friday(today)
+    if (target - today).days <= 1:
+        target += timedelta(days=7)
+    return target
+
+
 def volume_spike(bars: Sequence[Bar]) -> float:
     """Last 5-minute bar volume / mean volume of the earliest 70% of the bars."""
     n = int(len(bars) * 0.7)
@@ -316,15 +325,36 @@ class MomentumWeeklies(Strategy):
         listed = [e for e in expiries(chain, OptionRight.CALL) if e >= today]
         if p.zero_dte_first and today in listed and p.min_dte == 0:
             return today
-        target = this_friday(today)
-        if (target - today).days <= 1:
-            target += timedelta(days=7)
+        target = _week_target(today)
         # a holiday Friday lists its weekly on the Thursday before: take the last on/before
         week = [e for e in listed if target - timedelta(days=4) <= e <= target]
         if not week:
             return None
         exp = week[-1]
         return exp if p.min_dte <= (exp - today).days <= p.max_dte else None
+
+    async def _entry_chain(self, ctx: StrategyContext, sym: str) -> OptionChain:
+        """The chain `pick_expiry` and the strike choice read: today to 14 days out.
+
+        They only ever look at expiries from 4 days before the target Friday to it (and at
+        today's, when 0DTE goes first), so that span is read first and used when it lists a
+        call; it then yields the same expiry and quotes as the full chain, at a fraction of the
+        pricing (SPY/QQQ list an expiry every session). Otherwise (or if that read fails)
+        the full chain is read, with its own errors.
+        """
+        p = self.params
+        today = ctx.today
+        target = _week_target(today)
+        first = (
+            today if p.zero_dte_first and p.min_dte == 0 else max(today, target - timedelta(days=4))
+        )
+        try:
+            near = await fresh_chain(ctx, sym, first, target, self._max_age, allow_empty=True)
+        except SkipSymbol:
+            near = None
+        if near is not None and any(q.contract.right is OptionRight.CALL for q in near.quotes):
+            return near
+        return await fresh_chain(ctx, sym, today, today + timedelta(days=14), self._max_age)
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -335,9 +365,7 @@ class MomentumWeeklies(Strategy):
         require_fresh_bar(ctx, bars, sym, self._max_age)
         sig = await self.signal(ctx, sym)
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
-        chain = await fresh_chain(
-            ctx, sym, ctx.today, ctx.today + timedelta(days=14), self._max_age
-        )
+        chain = await self._entry_chain(ctx, sym)
         expiry = self.pick_expiry(chain, ctx.today)
         if expiry is None:
             raise SkipSymbol(sym, f"no weekly expiry within {p.min_dte}-{p.max_dte} DTE")

@@ -389,10 +389,14 @@ class SpxCreditSpreads(Strategy):
         today = ctx.today
         vol_note = await self._vol_gate(ctx, sym)
         await self._earnings_today(ctx, sym)
-        chain = await fresh_chain(
-            ctx, sym, today + timedelta(days=p.min_dte), today + timedelta(days=p.max_dte)
-        )
         lo, hi = p.target_dte if p.target_dte is not None else (p.min_dte, p.max_dte)
+        # Only the target window's expiries are ever used, so only they are read: a 0-45 DTE
+        # chain is ~20 expiries of which R24 keeps the 28-35 DTE ones. A chain that is empty
+        # over the whole min..max range is also empty over the window, so the skip below
+        # covers it.
+        chain = await fresh_chain(
+            ctx, sym, today + timedelta(days=lo), today + timedelta(days=hi), allow_empty=True
+        )
         expiries = list(expiries_in_window(chain, today, lo, hi))
         if ctx.et_time >= p.zero_dte_exit:
             expiries = [e for e in expiries if e != today]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field, model_validator
 
 from engine.data.calendar import MarketCalendar
@@ -43,7 +45,7 @@ from engine.strategies.closing import close_proposal
 from engine.strategies.market_guard import (
     SkipLog,
     SkipSymbol,
-    fresh_chain,
+    fresh_chain_near,
     fresh_intraday_bars,
     fresh_option_quote,
     fresh_quote,
@@ -124,7 +126,8 @@ class Detection:
 
 
 def _arr(bars: Sequence[Bar], field: str) -> np.ndarray:
-    return np.fromiter((getattr(b, field) for b in bars), dtype=np.float64, count=len(bars))
+    get = attrgetter(field)
+    return np.array([get(b) for b in bars], dtype=np.float64)
 
 
 def detect_breakout(bars: Sequence[Bar], p: SwingParams) -> Detection:
@@ -138,11 +141,13 @@ def detect_breakout(bars: Sequence[Bar], p: SwingParams) -> Detection:
     n = closes.size
     if n < 50:
         return Detection(kind, False, 0.0, f"{n} 15-min bars < 50")
-    pivots = [
-        float(closes[i])
-        for i in range(20, n - 5)
-        if closes[i] == closes[i - 3 : i + 4].max() and closes[i] >= 0.98 * closes[:i].max()
-    ]
+    # Bar i (20 <= i < n-5) is a pivot when its close is the max of closes[i-3 : i+4] and
+    # >= 0.98 x max(closes[:i]); maxima are exact, so the vectorised test is the same test.
+    idx = np.arange(20, n - 5)
+    window_max = sliding_window_view(closes, 7).max(axis=1)[idx - 3]
+    earlier_max = np.maximum.accumulate(closes)[idx - 1]
+    at = idx[(closes[idx] == window_max) & (closes[idx] >= 0.98 * earlier_max)]
+    pivots = closes[at].tolist()
     if not pivots:
         return Detection(kind, False, 0.0, "no resistance pivot")
     resistance = max(pivots[-3:])
@@ -306,6 +311,7 @@ class SwingTrading(Strategy):
         self._signals: dict[str, str] = {}  # contract symbol -> signal kind at entry
         self._targets_hit: dict[str, int] = {}  # contract symbol -> 0/1/2 scale-outs done
         self._target_pending: dict[str, int] = {}
+        self._detections: dict[tuple[str, BarInterval, str], tuple[list[Bar], Detection]] = {}
 
     def universe(self) -> frozenset[str]:
         return frozenset(self.params.watchlist)
@@ -420,7 +426,7 @@ class SwingTrading(Strategy):
             except SkipSymbol as exc:
                 reasons.append(exc.reason)
                 continue
-            det = detector(got, p)
+            det = self._detected(sym, interval, detector, got)
             if not det.fired:
                 reasons.append(f"{det.kind}: {det.detail}")
             elif det.strength < p.min_strength:
@@ -434,6 +440,26 @@ class SwingTrading(Strategy):
             return None
         return max(fired, key=lambda d: d.strength)
 
+    def _detected(
+        self,
+        sym: str,
+        interval: BarInterval,
+        detector: Callable[[Sequence[Bar], SwingParams], Detection],
+        bars: list[Bar],
+    ) -> Detection:
+        """`detector(bars)`, reused while the bars are unchanged.
+
+        Scans run every minute but 5/15-minute bars change only when a bucket completes;
+        detectors are pure functions of the bars and the (fixed) parameters.
+        """
+        key = (sym, interval, detector.__name__)
+        hit = self._detections.get(key)
+        if hit is not None and hit[0] == bars:
+            return hit[1]
+        det = detector(bars, self.params)
+        self._detections[key] = (bars, det)
+        return det
+
     async def _entry(self, ctx: StrategyContext, sym: str, det: Detection) -> TradeProposal:
         p = self.params
         today = ctx.today
@@ -441,8 +467,9 @@ class SwingTrading(Strategy):
         friday = this_friday(today)
         if (friday - today).days < 1:
             friday += timedelta(days=7)
-        chain = await fresh_chain(
-            ctx, sym, today + timedelta(days=1), today + timedelta(days=p.max_expiry_days)
+        # Only the call expiry nearest the target is used: read around it first.
+        chain = await fresh_chain_near(
+            ctx, sym, 1, p.max_expiry_days, (friday - today).days, right=OptionRight.CALL
         )
         expiry = nearest_expiry(
             chain, today, (friday - today).days, min_dte=1, max_dte=p.max_expiry_days,

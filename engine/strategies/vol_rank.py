@@ -40,10 +40,19 @@ def rolling_realized_vol(
 
 def iv_rank(current: float, history: Sequence[float] | NDArray[np.float64]) -> float:
     """(current - min) / (max - min) × 100, clipped to [0, 100]; a flat history gives 50."""
+    return iv_rank_in(current, *iv_rank_bounds(history))
+
+
+def iv_rank_bounds(history: Sequence[float] | NDArray[np.float64]) -> tuple[float, float]:
+    """(min, max) of the history, for ranking many values against one history."""
     hist = np.asarray(history, dtype=np.float64)
     if hist.size == 0:
         raise InsufficientData("iv_rank needs a history")
-    lo, hi = float(hist.min()), float(hist.max())
+    return float(hist.min()), float(hist.max())
+
+
+def iv_rank_in(current: float, lo: float, hi: float) -> float:
+    """`iv_rank` against a history whose (min, max) is (lo, hi)."""
     if hi - lo <= 1e-12:
         return 50.0
     return float(min(100.0, max(0.0, (current - lo) / (hi - lo) * 100.0)))

@@ -40,7 +40,7 @@ from engine.strategies.indicators import InsufficientData, bollinger_position, r
 from engine.strategies.market_guard import (
     SkipLog,
     SkipSymbol,
-    fresh_chain,
+    fresh_chain_near,
     fresh_daily_bars,
     fresh_intraday_bars,
     fresh_option_quote,
@@ -214,9 +214,10 @@ class WsbDipBot(Strategy):
         if p.use_confirmation:
             confidence = self._confirmation(sym, daily, spot, vol_mult)
 
-        chain = await fresh_chain(
-            ctx, sym, ctx.today + timedelta(days=1),
-            ctx.today + timedelta(days=2 * p.target_dte_days + 14), self._max_age,
+        # Only the call expiry nearest the target DTE is used: read around it first.
+        chain = await fresh_chain_near(
+            ctx, sym, 1, 2 * p.target_dte_days + 14, p.target_dte_days,
+            right=OptionRight.CALL, max_age=self._max_age,
         )  # fmt: skip
         expiry = nearest_expiry(
             chain, ctx.today, p.target_dte_days, min_dte=1, right=OptionRight.CALL

@@ -7,9 +7,11 @@ before-open report moves that session's opening gap; an after-close report moves
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 
 from engine.data.calendar import MarketCalendar
 from engine.data.simulator.seeding import derived_rng, derived_seed
@@ -27,8 +29,21 @@ class EarningsSchedule:
     events: tuple[EarningsEvent, ...]
     reaction_index: tuple[int, ...]  # aligned with events; -1 when outside the simulated span
     move_sd: tuple[float, ...]
+    _dates: tuple[date, ...] = field(init=False, repr=False, compare=False)
+    _sorted: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        dates = tuple(e.date for e in self.events)
+        object.__setattr__(self, "_dates", dates)
+        object.__setattr__(self, "_sorted", all(a <= b for a, b in pairwise(dates)))
 
     def between(self, start: date, end: date) -> list[EarningsEvent]:
+        """Events with start <= date <= end, in schedule order. Strategies ask every minute,
+        so a date-sorted schedule (as `build_schedule` makes it) is sliced by bisection."""
+        if self._sorted:
+            lo = bisect.bisect_left(self._dates, start)
+            hi = bisect.bisect_right(self._dates, end)
+            return list(self.events[lo:hi])
         return [e for e in self.events if start <= e.date <= end]
 
 

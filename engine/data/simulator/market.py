@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +62,7 @@ DEFAULT_SIM_START = date(2026, 1, 5)
 _MINUTE = timedelta(minutes=1)
 _MINUTE_CACHE = 4096  # (symbol, session) minute paths kept; ~16 KB each
 _BAR_CACHE = 2048  # (symbol, interval, session) bar lists kept; 26-390 bars each
+_SPAN_CACHE = 1024  # intraday_bars answers kept (lists of references to cached bars)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -162,7 +164,12 @@ class SimulatedMarket:
         self._minute_cache: OrderedDict[tuple[str, int], MinuteArrays] = OrderedDict()
         self._stacks: OrderedDict[int, _SessionStack] = OrderedDict()
         self._bar_cache: OrderedDict[tuple[int, BarInterval, int], _SessionBars] = OrderedDict()
+        self._span_cache: OrderedDict[tuple[int, BarInterval, int, int, int, int], list[Bar]] = (
+            OrderedDict()
+        )
         self._inputs_at: datetime | None = None
+        self._quotes_at: datetime | None = None
+        self._quote_memo: dict[str, Quote] = {}
         self._inputs_memo: dict[str, tuple[ChainInputs, date]] = {}
         self._chains = ChainCache(self.calendar, inputs_for=lambda u: self._chain_inputs(u)[0])
 
@@ -393,12 +400,15 @@ class SimulatedMarket:
         snap = self.minute_arrays_at(ts)
         if snap is None:
             return {}
-        start = snap.start
         cols = (snap.open, snap.high, snap.low, snap.close, snap.volume)
-        return {
-            sym: Bar(sym, start, o, h, lo, c, v, BarInterval.MINUTE)
-            for sym, o, h, lo, c, v in zip(self._symbols, *(a.tolist() for a in cols), strict=True)
-        }
+        bars = map(
+            Bar,
+            self._symbols,
+            repeat(snap.start),
+            *(a.tolist() for a in cols),
+            repeat(BarInterval.MINUTE),
+        )
+        return dict(zip(self._symbols, bars, strict=True))
 
     def marks_at(self, ts: datetime | None = None) -> dict[str, float]:
         """Last price of every symbol at `ts` (default now): the last completed minute's close
@@ -481,16 +491,33 @@ class SimulatedMarket:
         end = min(end, now)
         lo = max(0, bisect.bisect_right(self._closes, start))
         hi = bisect.bisect_left(self._opens, end)
-        out: list[Bar] = []
-        for t in range(lo, hi):
-            sb = self._session_bars(j, t, interval)
-            first = bisect.bisect_left(sb.starts, start)
-            # Bars starting before `end` and complete (bucket end <= now; the last bucket of
-            # a session may be short, so its own end counts, not start + interval).
-            last = min(bisect.bisect_left(sb.starts, end), bisect.bisect_right(sb.ends, now))
-            if last > first:
-                out.extend(sb.bars[first:last])
-        return out
+        if hi <= lo:
+            return []
+        # Only the first and the last session can be partial: every session in between
+        # opens after `start`, closes before `end` and has closed by now. So the answer is
+        # fixed by where `start` cuts the first session and where `end`/now cut the last,
+        # and the same request is answered from a memo until another bar completes.
+        first = bisect.bisect_left(self._session_bars(j, lo, interval).starts, start)
+        sb = self._session_bars(j, hi - 1, interval)
+        # Bars starting before `end` and complete (bucket end <= now; the last bucket of a
+        # session may be short, so its own end counts, not start + interval).
+        last = min(bisect.bisect_left(sb.starts, end), bisect.bisect_right(sb.ends, now))
+        key = (j, interval, lo, hi, first, last)
+        hit = self._span_cache.get(key)
+        if hit is None:
+            parts: list[Bar] = []
+            for t in range(lo, hi):
+                bars = self._session_bars(j, t, interval).bars
+                a = first if t == lo else 0
+                b = last if t == hi - 1 else len(bars)
+                if b > a:
+                    parts.extend(bars[a:b])
+            hit = self._span_cache[key] = parts
+            if len(self._span_cache) > _SPAN_CACHE:
+                self._span_cache.popitem(last=False)
+        else:
+            self._span_cache.move_to_end(key)
+        return list(hit)
 
     async def intraday_bars(
         self, symbol: str, interval: BarInterval, start: datetime, end: datetime
@@ -500,7 +527,18 @@ class SimulatedMarket:
     # -- quotes ------------------------------------------------------------------------------
 
     def latest_quote_sync(self, symbol: str) -> Quote:
+        # Several strategies ask for the same names every minute; a quote is a pure
+        # function of the clock, so each is built once per instant.
         now = self._now()
+        if now != self._quotes_at:
+            self._quotes_at = now
+            self._quote_memo.clear()
+        hit = self._quote_memo.get(symbol)
+        if hit is None:
+            hit = self._quote_memo[symbol] = self._build_quote(symbol, now)
+        return hit
+
+    def _build_quote(self, symbol: str, now: datetime) -> Quote:
         price, stamp, i, _ = self._price_and_stamp(symbol, now)
         spec = self._spec_by[symbol]
         if spec.is_index:
@@ -608,7 +646,7 @@ class SimulatedMarket:
         groups: dict[str, dict[date, list[OptionContract]]] = {}
         for c in contracts:
             groups.setdefault(c.underlying, {}).setdefault(c.expiry, []).append(c)
-        out: dict[OptionContract, OptionQuote] = {}
+        todo: list[tuple[ChainInputs, date, list[OptionContract]]] = []
         for underlying, by_expiry in groups.items():
             try:
                 inputs, today = self._chain_inputs(underlying)
@@ -616,11 +654,15 @@ class SimulatedMarket:
                 continue
             listed = set(listed_expiries(inputs.style.daily_expiries, today, self.calendar))
             for expiry, group in by_expiry.items():
-                if expiry not in listed:
-                    continue
-                wanted = [(float(c.strike), c.right) for c in group]
-                for c, q in zip(group, self._chains.quotes(inputs, expiry, wanted), strict=True):
-                    out[c] = q
+                if expiry in listed:
+                    todo.append((inputs, expiry, group))
+                    # announced first, so the first miss prices every group in one pass
+                    self._chains.expect(inputs, expiry, [float(c.strike) for c in group])
+        out: dict[OptionContract, OptionQuote] = {}
+        for inputs, expiry, group in todo:
+            wanted = [(float(c.strike), c.right) for c in group]
+            for c, q in zip(group, self._chains.quotes(inputs, expiry, wanted), strict=True):
+                out[c] = q
         return out
 
     # -- earnings ----------------------------------------------------------------------------

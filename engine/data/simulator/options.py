@@ -28,11 +28,12 @@ Shared by the simulator and the CSV replay. Everything for one expiry is compute
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 
@@ -104,6 +105,10 @@ class ChainInputs:
     events: tuple[tuple[datetime, float], ...]
     seed: int
     rate: float = RISK_FREE_RATE
+
+
+# Interned contracts: (underlying, expiry) -> (strike, right) -> contract.
+Contracts = dict[tuple[str, date], dict[tuple[float, OptionRight], OptionContract]]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -242,14 +247,6 @@ def _tick_ceil(x: np.ndarray, tick: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ticks(rule: TickRule, price: np.ndarray) -> np.ndarray:
-    if rule is TickRule.PENNY_ALL:
-        return np.full(price.shape, 0.01)
-    if rule is TickRule.INDEX:
-        return np.where(price < 3.0, 0.05, 0.10)
-    return np.where(price < 3.0, 0.01, 0.05)
-
-
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -276,66 +273,170 @@ def build_expiry(
     expiry: date,
     expiry_close: datetime,
     strikes: np.ndarray | None = None,
-    contracts: dict[tuple[str, date, float, OptionRight], OptionContract] | None = None,
+    contracts: Contracts | None = None,
 ) -> ExpiryBlock:
     """Quotes for every strike of one expiry (or for the given `strikes`)."""
-    style = inputs.style
-    t = years_between(inputs.now, expiry_close)
-    atm = atm_vol(inputs, t, expiry_close)
-    if strikes is None:
-        strikes = strike_ladder(style, inputs.spot, t, atm)
-    n = strikes.size
-    s, r, q = inputs.spot, inputs.rate, style.div_yield
-    fwd = s * math.exp((r - q) * t)
-    z = np.minimum(np.maximum(np.log(strikes / fwd) / (atm * math.sqrt(t)), -4.0), 4.0)
-    shape = np.minimum(np.maximum(1.0 - style.skew * z + style.smile * z * z, 0.5), 2.5)
-    iv1 = np.minimum(np.maximum(atm * shape, 0.03), 5.0)
-    k2 = np.concatenate([strikes, strikes])
-    iv = np.concatenate([iv1, iv1])
-    is_call = np.concatenate([np.ones(n, dtype=bool), np.zeros(n, dtype=bool)])
-    g = black_scholes(s, k2, t, r, q, iv, is_call)
+    return build_expiries([ExpiryRequest(inputs, expiry, expiry_close, strikes)], contracts)[0]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExpiryRequest:
+    """One expiry to price: all its listed strikes (`strikes` None) or just the given ones."""
+
+    inputs: ChainInputs
+    expiry: date
+    expiry_close: datetime
+    strikes: np.ndarray | None = None
+
+
+def build_expiries(
+    requests: Sequence[ExpiryRequest],
+    contracts: Contracts | None = None,
+) -> list[ExpiryBlock]:
+    """Quotes of several expiries (of any underlyings) in one vectorised pass.
+
+    Pricing one expiry at a time paid NumPy's per-call overhead (~60 array operations) for
+    every expiry even when it was a single strike. Here the per-expiry scalars are computed in
+    Python exactly as for one expiry and spread over that expiry's rows, and every array
+    operation is element-wise, so each quote is bit-for-bit what pricing its expiry alone
+    gives. Each expiry's rows are its strikes as calls, then the same strikes as puts.
+    """
+    if not requests:
+        return []
+    k_parts: list[np.ndarray] = []
+    call_parts: list[np.ndarray] = []
+    rows: list[int] = []
+    # Per-expiry scalars, one entry per request (spread over its rows below).
+    spot: list[float] = []
+    t_: list[float] = []
+    div: list[float] = []
+    rate: list[float] = []
+    fwd_: list[float] = []
+    den: list[float] = []
+    atm_: list[float] = []
+    skew: list[float] = []
+    smile: list[float] = []
+    american: list[bool] = []
+    frac1: list[float] = []
+    frac2: list[float] = []
+    tick_lo: list[float] = []
+    tick_hi: list[float] = []
+    half_ticks: list[float] = []
+    sym_key: list[int] = []
+    exp_ord: list[int] = []
+    day_ord: list[int] = []
+    oi_atm: list[float] = []
+    oi_dte: list[float] = []
+    turn: list[float] = []
+    size_c: list[float] = []
+    for req in requests:
+        inputs, style = req.inputs, req.inputs.style
+        t = years_between(inputs.now, req.expiry_close)
+        atm = atm_vol(inputs, t, req.expiry_close)
+        strikes = req.strikes
+        if strikes is None:
+            strikes = strike_ladder(style, inputs.spot, t, atm)
+        n = int(strikes.size)
+        k_parts += [strikes, strikes]
+        call_parts += [np.ones(n, dtype=bool), np.zeros(n, dtype=bool)]
+        rows.append(2 * n)
+        s, r, q = inputs.spot, inputs.rate, style.div_yield
+        spot.append(s)
+        t_.append(t)
+        div.append(q)
+        rate.append(r)
+        fwd_.append(s * math.exp((r - q) * t))
+        den.append(atm * math.sqrt(t))
+        atm_.append(atm)
+        skew.append(style.skew)
+        smile.append(style.smile)
+        american.append(not style.european)
+        # Spreads: fraction of premium, wider OTM / short-dated / long-dated / illiquid /
+        # stressed; ticks 0.01 under $3 and 0.05 above (penny names 0.01, index 0.05/0.10).
+        dte = t * 365.0
+        liq = style.liquidity
+        frac1.append(0.004 + 0.08 * (1.0 - liq) ** 1.5)
+        frac2.append(
+            (1.0 + 0.6 / math.sqrt(dte + 0.5)) * (1.0 + 0.5 * dte / 730.0) * inputs.stress**0.5
+        )
+        lo, hi = _TICKS[style.tick_rule]
+        tick_lo.append(lo)
+        tick_hi.append(hi)
+        half_ticks.append(0.5 * (1.0 if liq >= 0.8 else 2.0))
+        # Open interest and volume: deterministic per (underlying, expiry, strike, day).
+        sym_key.append(_symbol_key(inputs.seed, style.symbol))
+        exp_ord.append(req.expiry.toordinal())
+        day_ord.append(inputs.today.toordinal())
+        oi_atm.append(40000.0 * liq**2.5)
+        oi_dte.append(math.exp(-dte / 180.0) + 0.15)
+        turn.append(0.15 + 1.5 / (dte + 1.0))
+        size_c.append(500.0 * liq**2)
+    counts = np.array(rows)
+
+    def spread(values: Sequence[float] | Sequence[int] | Sequence[bool]) -> np.ndarray:
+        out: np.ndarray = np.repeat(np.array(values), counts)
+        return out
+
+    k2 = np.concatenate(k_parts)
+    is_call = np.concatenate(call_parts)
+    s_ = spread(spot)
+    z2 = np.minimum(np.maximum(np.log(k2 / spread(fwd_)) / spread(den), -4.0), 4.0)
+    shape = np.minimum(np.maximum(1.0 - spread(skew) * z2 + spread(smile) * z2 * z2, 0.5), 2.5)
+    iv = np.minimum(np.maximum(spread(atm_) * shape, 0.03), 5.0)
+    r_arg: float | np.ndarray = rate[0] if len(set(rate)) == 1 else spread(rate)
+    g = black_scholes(s_, k2, spread(t_), r_arg, spread(div), iv, is_call)
     theo = np.asarray(g.price, dtype=np.float64)
-    if not style.european:
-        intrinsic = np.where(is_call, np.maximum(s - k2, 0.0), np.maximum(k2 - s, 0.0))
-        theo = np.maximum(theo, intrinsic)
+    if any(american):
+        # American-style names: the European value floored at intrinsic value.
+        intrinsic = np.where(is_call, np.maximum(s_ - k2, 0.0), np.maximum(k2 - s_, 0.0))
+        theo = np.where(spread(american), np.maximum(theo, intrinsic), theo)
     theo = np.maximum(theo, 0.0)
 
-    # Spreads: fraction of premium, wider OTM / short-dated / long-dated / illiquid / stressed.
-    dte = t * 365.0
-    z2 = np.concatenate([z, z])
-    liq = style.liquidity
-    frac = (0.004 + 0.08 * (1.0 - liq) ** 1.5) * (1.0 + 0.35 * np.abs(z2))
-    frac *= (1.0 + 0.6 / math.sqrt(dte + 0.5)) * (1.0 + 0.5 * dte / 730.0) * inputs.stress**0.5
-    tick = _ticks(style.tick_rule, theo)
-    min_ticks = 1.0 if liq >= 0.8 else 2.0
-    half = np.maximum(theo * frac, 0.5 * min_ticks * tick)
+    frac = spread(frac1) * (1.0 + 0.35 * np.abs(z2))
+    frac *= spread(frac2)
+    tick = np.where(theo < 3.0, spread(tick_lo), spread(tick_hi))
+    half = np.maximum(theo * frac, spread(half_ticks) * tick)
     bid = np.maximum(_tick_floor(theo - half, tick), 0.0)
     ask = np.maximum(_tick_ceil(theo + half, tick), tick)
     ask = np.where(ask <= bid, np.round(bid + tick, 2), ask)
     last = np.minimum(np.maximum(np.round(theo, 2), bid), ask)
 
-    # Open interest and volume: deterministic per (underlying, expiry, strike, day).
-    sym_key = _symbol_key(inputs.seed, style.symbol)
+    sym_keys, exp_keys = spread(sym_key), spread(exp_ord)
     strike_key = np.rint(k2 * 1000.0).astype(np.int64) * 2 + (~is_call)
-    u1 = _hash_uniform(sym_key, expiry.toordinal(), strike_key)
-    u2 = _hash_uniform(sym_key, expiry.toordinal(), strike_key, inputs.today.toordinal())
-    oi_atm = 40000.0 * liq**2.5
+    u1 = _hash_uniform(sym_keys, exp_keys, strike_key)
+    u2 = _hash_uniform(sym_keys, exp_keys, strike_key, spread(day_ord))
     round_bonus = np.where(np.mod(k2, 5.0) == 0.0, 1.5, 1.0)
-    oi = oi_atm * np.exp(-0.25 * z2 * z2) * (math.exp(-dte / 180.0) + 0.15) * round_bonus
+    oi = spread(oi_atm) * np.exp(-0.25 * z2 * z2) * spread(oi_dte) * round_bonus
     oi *= np.exp(0.5 * (u1 - 0.5))
-    turnover = (0.15 + 1.5 / (dte + 1.0)) * np.exp(1.2 * (u2 - 0.5))
+    turnover = spread(turn) * np.exp(1.2 * (u2 - 0.5))
     volume = np.floor(oi * turnover)
     oi = np.floor(oi)
-    size = np.maximum(1.0, np.floor(5.0 + 500.0 * liq**2 * np.exp(-0.3 * z2 * z2)))
+    size = np.maximum(1.0, np.floor(5.0 + spread(size_c) * np.exp(-0.3 * z2 * z2)))
 
     delta = np.asarray(g.delta)
     gamma = np.asarray(g.gamma)
     theta = np.asarray(g.theta) / 365.0
     vega = np.asarray(g.vega) / 100.0
-    return _to_quotes(
-        inputs, expiry, k2, is_call, bid, ask, last, volume, oi, iv, delta, gamma, theta, vega,
-        size, contracts,
-    )  # fmt: skip
+    out: list[ExpiryBlock] = []
+    lo_row = 0
+    for req, m in zip(requests, rows, strict=True):
+        sl = slice(lo_row, lo_row + m)
+        lo_row += m
+        block = _to_quotes(
+            req.inputs, req.expiry, k2[sl], is_call[sl], bid[sl], ask[sl], last[sl],
+            volume[sl], oi[sl], iv[sl], delta[sl], gamma[sl], theta[sl], vega[sl],
+            size[sl], contracts,
+        )  # fmt: skip
+        out.append(block)
+    return out
+
+
+# (tick below $3, tick at/above $3) by rule.
+_TICKS: dict[TickRule, tuple[float, float]] = {
+    TickRule.PENNY_ALL: (0.01, 0.01),
+    TickRule.PENNY: (0.01, 0.05),
+    TickRule.INDEX: (0.05, 0.10),
+}
 
 
 def _to_quotes(
@@ -354,27 +455,42 @@ def _to_quotes(
     theta: np.ndarray,
     vega: np.ndarray,
     size: np.ndarray,
-    contracts: dict[tuple[str, date, float, OptionRight], OptionContract] | None,
+    contracts: Contracts | None,
 ) -> ExpiryBlock:
     sym = inputs.style.symbol
-    cache = contracts if contracts is not None else {}
-    quotes: list[OptionQuote] = []
-    by_key: dict[tuple[float, OptionRight], OptionQuote] = {}
-    ts = inputs.now
-    cols = (k2, is_call, bid, ask, last, volume, oi, iv, delta, gamma, theta, vega, size)
-    for k, c, b, a, la, v, o, s, d, gm, th, ve, sz in zip(*(x.tolist() for x in cols), strict=True):
-        right = OptionRight.CALL if c else OptionRight.PUT
-        key = (sym, expiry, k, right)
+    cache = contracts.setdefault((sym, expiry), {}) if contracts is not None else {}
+    call, put = OptionRight.CALL, OptionRight.PUT
+    keys = [(k, call if c else put) for k, c in zip(k2.tolist(), is_call.tolist(), strict=True)]
+    chosen: list[OptionContract] = []
+    for key in keys:
         contract = cache.get(key)
         if contract is None:
-            contract = OptionContract(sym, expiry, _strike_decimal(k), right)
-            cache[key] = contract
-        quote = OptionQuote(
-            contract, ts, b, a, la, int(v), int(o), s, d, gm, th, ve, int(sz), int(sz)
+            contract = cache[key] = OptionContract(sym, expiry, _strike_decimal(key[0]), key[1])
+        chosen.append(contract)
+    # Counts are whole non-negative floats: converting the arrays once gives the same ints
+    # as int() per value. `map` builds the quotes without a Python-level loop body.
+    sizes = np.asarray(size, dtype=np.int64).tolist()
+    quotes = tuple(
+        map(
+            OptionQuote,
+            chosen,
+            repeat(inputs.now),
+            bid.tolist(),
+            ask.tolist(),
+            last.tolist(),
+            np.asarray(volume, dtype=np.int64).tolist(),
+            np.asarray(oi, dtype=np.int64).tolist(),
+            iv.tolist(),
+            delta.tolist(),
+            gamma.tolist(),
+            theta.tolist(),
+            vega.tolist(),
+            sizes,
+            sizes,
         )
-        quotes.append(quote)
-        by_key[(k, right)] = quote
-    return ExpiryBlock(expiry, tuple(quotes), by_key)
+    )
+    by_key = dict(zip(keys, quotes, strict=True))
+    return ExpiryBlock(expiry, quotes, by_key)
 
 
 def _strike_decimal(k: float) -> Decimal:
@@ -407,45 +523,79 @@ class ChainCache:
     """Expiry blocks and single quotes priced at one instant, shared by chain and quote reads.
 
     Everything is dropped when the pricing instant (`ChainInputs.now`) changes. A single
-    contract asked for before its expiry's block exists is priced alone (marking a handful of
-    positions every minute must not price whole chains); if the block is built later in the
-    same instant, it reuses that quote object, so `option_quote` and `option_chain` always
-    agree exactly.
+    contract asked for before its expiry's block exists is priced without the block (marking
+    a handful of positions every minute must not price whole chains); if the block is built
+    later in the same instant, it reuses that quote object, so `option_quote` and
+    `option_chain` always agree exactly.
+
+    The same contracts (positions, resting orders) are asked for one at a time every minute by
+    the engine, the broker and the strategies, across many underlyings and expiries. So the
+    first single that has to be priced at an instant is priced together with every contract
+    asked for in the last `RECENT` (for every underlying `inputs_for` can give inputs for;
+    else for its own expiry), in one vectorised pass (`build_expiries`); the rest of that
+    instant's single reads are then cache hits. Likewise a chain's missing expiries are priced
+    in one pass. Each quote's numbers do not depend on what shares its pass.
     """
 
-    def __init__(self, calendar: MarketCalendar) -> None:
+    RECENT = timedelta(minutes=1)
+
+    def __init__(
+        self,
+        calendar: MarketCalendar,
+        inputs_for: Callable[[str], ChainInputs] | None = None,
+    ) -> None:
         self._calendar = calendar
+        self._inputs_for = inputs_for
         self._stamp: datetime | None = None
         self._blocks: dict[tuple[str, date], ExpiryBlock] = {}
-        self._singles: dict[tuple[str, date, float, OptionRight], OptionQuote] = {}
-        self.contracts: dict[tuple[str, date, float, OptionRight], OptionContract] = {}
+        # (underlying, expiry) -> (strike, right) -> quote priced outside a block
+        self._singles: dict[tuple[str, date], dict[tuple[float, OptionRight], OptionQuote]] = {}
+        # (underlying, expiry) -> strike -> the last instant a single of it was asked for
+        self._recent: dict[tuple[str, date], dict[float, datetime]] = {}
+        self.contracts: Contracts = {}
 
     def _at(self, now: datetime) -> None:
         if self._stamp != now:
             self._stamp = now
             self._blocks.clear()
             self._singles.clear()
+            cutoff = now - self.RECENT
+            for group in list(self._recent):
+                asked = {k: t for k, t in self._recent[group].items() if t >= cutoff}
+                if asked:
+                    self._recent[group] = asked
+                else:
+                    del self._recent[group]
+            if len(self.contracts) > _MAX_CONTRACTS:
+                self.contracts.clear()  # equal objects are rebuilt on demand
 
     def block(self, inputs: ChainInputs, expiry: date) -> ExpiryBlock:
+        return self.blocks(inputs, [expiry])[0]
+
+    def blocks(self, inputs: ChainInputs, expiries: Sequence[date]) -> list[ExpiryBlock]:
+        """Every strike of each of `expiries` (one underlying); missing ones in one pass."""
         self._at(inputs.now)
         sym = inputs.style.symbol
-        block = self._blocks.get((sym, expiry))
-        if block is None:
-            block = build_expiry(
-                inputs, expiry, self._calendar.session_close(expiry), contracts=self.contracts
+        todo = [e for e in dict.fromkeys(expiries) if (sym, e) not in self._blocks]
+        if todo:
+            built = build_expiries(
+                [ExpiryRequest(inputs, e, self._calendar.session_close(e)) for e in todo],
+                self.contracts,
             )
-            if self._singles:
-                block = self._reuse_singles(sym, block)
-            self._blocks[(sym, expiry)] = block
-        return block
+            for e, block in zip(todo, built, strict=True):
+                singles = self._singles.get((sym, e))
+                if singles:
+                    block = _reuse_singles(block, singles)
+                self._blocks[(sym, e)] = block
+        return [self._blocks[(sym, e)] for e in expiries]
 
-    def _reuse_singles(self, sym: str, block: ExpiryBlock) -> ExpiryBlock:
-        quotes = tuple(
-            self._singles.get((sym, block.expiry, float(q.contract.strike), q.contract.right), q)
-            for q in block.quotes
-        )
-        by_key = {(float(q.contract.strike), q.contract.right): q for q in quotes}
-        return ExpiryBlock(block.expiry, quotes, by_key)
+    def expect(self, inputs: ChainInputs, expiry: date, strikes: Sequence[float]) -> None:
+        """Note that these strikes are about to be asked for at this instant (a batch read),
+        so the first one missing prices them all together."""
+        self._at(inputs.now)
+        asked = self._recent.setdefault((inputs.style.symbol, expiry), {})
+        for k in strikes:
+            asked[k] = inputs.now
 
     def quote(
         self, inputs: ChainInputs, expiry: date, strike: float, right: OptionRight
@@ -455,29 +605,102 @@ class ChainCache:
     def quotes(
         self, inputs: ChainInputs, expiry: date, wanted: Sequence[tuple[float, OptionRight]]
     ) -> list[OptionQuote]:
-        """Quotes of several strikes of one expiry; the missing ones are priced in one pass."""
-        self._at(inputs.now)
+        """Quotes of several strikes of one expiry; what is missing is priced in one pass
+        with the recently asked contracts not priced yet at this instant."""
+        now = inputs.now
+        self._at(now)
         sym = inputs.style.symbol
-        block = self._blocks.get((sym, expiry))
+        group = (sym, expiry)
+        block = self._blocks.get(group)
+        singles = self._singles.setdefault(group, {})
+        asked = self._recent.setdefault(group, {})
         found: dict[tuple[float, OptionRight], OptionQuote] = {}
         missing: list[float] = []
-        for strike, right in wanted:
-            q = block.by_key.get((strike, right)) if block is not None else None
+        for key in wanted:
+            asked[key[0]] = now
+            q = block.by_key.get(key) if block is not None else None
             if q is None:
-                q = self._singles.get((sym, expiry, strike, right))
+                q = singles.get(key)
             if q is None:
-                missing.append(strike)
+                missing.append(key[0])
             else:
-                found[(strike, right)] = q
+                found[key] = q
         if missing:
-            alone = build_expiry(
-                inputs,
-                expiry,
-                self._calendar.session_close(expiry),
-                strikes=np.unique(np.array(missing, dtype=np.float64)),
-                contracts=self.contracts,
-            )
-            for (k, r), q in alone.by_key.items():
-                self._singles[(sym, expiry, k, r)] = q
-                found[(k, r)] = q
+            self._price_singles(inputs, expiry, missing)
+            for key in wanted:
+                if key not in found:
+                    found[key] = singles[key]
         return [found[w] for w in wanted]
+
+    def _unpriced(self, group: tuple[str, date]) -> list[float]:
+        """Recently asked strikes of `group` with no quote at this instant yet."""
+        block = self._blocks.get(group)
+        singles = self._singles.get(group, {})
+        return [
+            k
+            for k in self._recent.get(group, ())
+            if (k, OptionRight.CALL) not in singles
+            and (block is None or (k, OptionRight.CALL) not in block.by_key)
+        ]
+
+    def _price_singles(self, inputs: ChainInputs, expiry: date, missing: list[float]) -> None:
+        sym = inputs.style.symbol
+        groups: dict[tuple[str, date], tuple[ChainInputs, list[float]]] = {
+            (sym, expiry): (inputs, missing + self._unpriced((sym, expiry)))
+        }
+        if self._inputs_for is not None:
+            by_symbol: dict[str, ChainInputs | None] = {sym: inputs}
+            for group in self._recent:
+                if group in groups:
+                    continue
+                strikes = self._unpriced(group)
+                if not strikes:
+                    continue
+                other = group[0]
+                if other not in by_symbol:
+                    by_symbol[other] = self._other_inputs(other, inputs.now)
+                ins = by_symbol[other]
+                if ins is None:
+                    continue
+                listed = listed_expiries(ins.style.daily_expiries, ins.today, self._calendar)
+                if group[1] in listed:
+                    groups[group] = (ins, strikes)
+        keys = list(groups)
+        built = build_expiries(
+            [
+                ExpiryRequest(
+                    ins,
+                    e,
+                    self._calendar.session_close(e),
+                    np.array(sorted(set(strikes)), dtype=np.float64),
+                )
+                for (_, e), (ins, strikes) in groups.items()
+            ],
+            self.contracts,
+        )
+        for group, block in zip(keys, built, strict=True):
+            self._singles.setdefault(group, {}).update(block.by_key)
+
+    def _other_inputs(self, underlying: str, now: datetime) -> ChainInputs | None:
+        """Inputs of another underlying at the same instant (None when it has no quotes)."""
+        assert self._inputs_for is not None
+        try:
+            ins = self._inputs_for(underlying)
+        except (LookupError, ValueError, ArithmeticError):
+            return None
+        return ins if ins.now == now else None
+
+
+_MAX_CONTRACTS = 20_000  # (underlying, expiry) groups of interned contracts kept
+
+
+def _reuse_singles(
+    block: ExpiryBlock, singles: dict[tuple[float, OptionRight], OptionQuote]
+) -> ExpiryBlock:
+    """`block` with the quote objects already handed out at this instant put back in place
+    (equal values; the same objects, so chain and single reads agree by identity too)."""
+    if not any(key in block.by_key for key in singles):
+        return block
+    # by_key was filled in quote order, one entry per quote.
+    quotes = tuple(singles.get(key, q) for key, q in zip(block.by_key, block.quotes, strict=True))
+    return ExpiryBlock(block.expiry, quotes, dict(zip(block.by_key, quotes, strict=True)))
