@@ -173,10 +173,6 @@ def engine(
     from wsb_tui.remote.logfmt import configure_logging
 
     configure_logging(log_format)
-    if quiet:
-        import logging
-
-        logging.getLogger().setLevel(logging.WARNING)
     cfg = _load_config(config, _overrides(seed, broker, data_kind))
     # A bounded run goes as fast as it can unless told otherwise; an open-ended one is live.
     sp = _parse_speed(speed, None if run_for else 1.0)
