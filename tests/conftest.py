@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,35 @@ def _isolated_user_dirs(
     for name in list(os.environ):
         if name.startswith("WSB__"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Keep logging as each test found it.
+
+    Some libraries configure logging on import (Dask's `dictConfig` disables every logger that
+    already exists) and `wsb engine` installs a root handler; without this, a test that reads
+    our log lines would pass or fail depending on which tests ran before it.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    ours = {"engine", "wsb_tui", "widgets"}
+
+    def our_loggers() -> list[tuple[str, logging.Logger]]:
+        return [
+            (name, lg)
+            for name, lg in list(logging.root.manager.loggerDict.items())
+            if isinstance(lg, logging.Logger) and name.split(".")[0] in ours
+        ]
+
+    levels = {}
+    for name, lg in our_loggers():
+        lg.disabled = False
+        levels[name] = lg.level
+    yield
+    for name, lg in our_loggers():
+        lg.setLevel(levels.get(name, logging.NOTSET))
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)
