@@ -304,31 +304,9 @@ def build_expiries(
     if not requests:
         return []
     k_parts: list[np.ndarray] = []
-    call_parts: list[np.ndarray] = []
     rows: list[int] = []
-    # Per-expiry scalars, one entry per request (spread over its rows below).
-    spot: list[float] = []
-    t_: list[float] = []
-    div: list[float] = []
-    rate: list[float] = []
-    fwd_: list[float] = []
-    den: list[float] = []
-    atm_: list[float] = []
-    skew: list[float] = []
-    smile: list[float] = []
-    american: list[bool] = []
-    frac1: list[float] = []
-    frac2: list[float] = []
-    tick_lo: list[float] = []
-    tick_hi: list[float] = []
-    half_ticks: list[float] = []
-    sym_key: list[int] = []
-    exp_ord: list[int] = []
-    day_ord: list[int] = []
-    oi_atm: list[float] = []
-    oi_dte: list[float] = []
-    turn: list[float] = []
-    size_c: list[float] = []
+    # One row of per-expiry scalars per request, spread over that expiry's rows below.
+    scalars: list[tuple[float, ...]] = []
     for req in requests:
         inputs, style = req.inputs, req.inputs.style
         t = years_between(inputs.now, req.expiry_close)
@@ -336,99 +314,157 @@ def build_expiries(
         strikes = req.strikes
         if strikes is None:
             strikes = strike_ladder(style, inputs.spot, t, atm)
-        n = int(strikes.size)
         k_parts += [strikes, strikes]
-        call_parts += [np.ones(n, dtype=bool), np.zeros(n, dtype=bool)]
-        rows.append(2 * n)
-        s, r, q = inputs.spot, inputs.rate, style.div_yield
-        spot.append(s)
-        t_.append(t)
-        div.append(q)
-        rate.append(r)
-        fwd_.append(s * math.exp((r - q) * t))
-        den.append(atm * math.sqrt(t))
-        atm_.append(atm)
-        skew.append(style.skew)
-        smile.append(style.smile)
-        american.append(not style.european)
+        rows.append(2 * int(strikes.size))
+        s, r = inputs.spot, inputs.rate
+        c = _style_constants(style, inputs.seed)
+        q = c.div
         # Spreads: fraction of premium, wider OTM / short-dated / long-dated / illiquid /
-        # stressed; ticks 0.01 under $3 and 0.05 above (penny names 0.01, index 0.05/0.10).
+        # stressed. Open interest and volume: deterministic per (underlying, expiry, strike,
+        # day).
         dte = t * 365.0
-        liq = style.liquidity
-        frac1.append(0.004 + 0.08 * (1.0 - liq) ** 1.5)
-        frac2.append(
-            (1.0 + 0.6 / math.sqrt(dte + 0.5)) * (1.0 + 0.5 * dte / 730.0) * inputs.stress**0.5
+        scalars.append(
+            (
+                s,  # 0 spot
+                t,  # 1
+                q,  # 2 dividend yield
+                r,  # 3 rate
+                s * math.exp((r - q) * t),  # 4 forward
+                atm * math.sqrt(t),  # 5 z denominator
+                atm,  # 6
+                (1.0 + 0.6 / math.sqrt(dte + 0.5))
+                * (1.0 + 0.5 * dte / 730.0)
+                * inputs.stress**0.5,  # 7 spread term/stress factor
+                req.expiry.toordinal(),  # 8
+                inputs.today.toordinal(),  # 9
+                math.exp(-dte / 180.0) + 0.15,  # 10 open-interest decay
+                0.15 + 1.5 / (dte + 1.0),  # 11 turnover
+                *c.values,  # 12.. per-style constants (see _StyleConstants.values)
+            )
         )
-        lo, hi = _TICKS[style.tick_rule]
-        tick_lo.append(lo)
-        tick_hi.append(hi)
-        half_ticks.append(0.5 * (1.0 if liq >= 0.8 else 2.0))
-        # Open interest and volume: deterministic per (underlying, expiry, strike, day).
-        sym_key.append(_symbol_key(inputs.seed, style.symbol))
-        exp_ord.append(req.expiry.toordinal())
-        day_ord.append(inputs.today.toordinal())
-        oi_atm.append(40000.0 * liq**2.5)
-        oi_dte.append(math.exp(-dte / 180.0) + 0.15)
-        turn.append(0.15 + 1.5 / (dte + 1.0))
-        size_c.append(500.0 * liq**2)
     counts = np.array(rows)
+    per = np.array(scalars, dtype=np.float64)
 
-    def spread(values: Sequence[float] | Sequence[int] | Sequence[bool]) -> np.ndarray:
-        out: np.ndarray = np.repeat(np.array(values), counts)
+    def spread(col: int) -> np.ndarray:
+        out: np.ndarray = np.repeat(per[:, col], counts)
         return out
 
     k2 = np.concatenate(k_parts)
-    is_call = np.concatenate(call_parts)
-    s_ = spread(spot)
-    z2 = np.minimum(np.maximum(np.log(k2 / spread(fwd_)) / spread(den), -4.0), 4.0)
-    shape = np.minimum(np.maximum(1.0 - spread(skew) * z2 + spread(smile) * z2 * z2, 0.5), 2.5)
-    iv = np.minimum(np.maximum(spread(atm_) * shape, 0.03), 5.0)
-    r_arg: float | np.ndarray = rate[0] if len(set(rate)) == 1 else spread(rate)
-    g = black_scholes(s_, k2, spread(t_), r_arg, spread(div), iv, is_call)
+    # Each expiry's rows: its strikes as calls, then the same strikes as puts.
+    is_call = np.concatenate([np.arange(m) < m // 2 for m in rows])
+    (skew_c, smile_c, frac1_c, lo_c, hi_c, half_c, oi_c, size_c, amer_c, key_c) = range(12, 22)
+    s_ = spread(0)
+    z2 = np.minimum(np.maximum(np.log(k2 / spread(4)) / spread(5), -4.0), 4.0)
+    shape = np.minimum(np.maximum(1.0 - spread(skew_c) * z2 + spread(smile_c) * z2 * z2, 0.5), 2.5)
+    iv = np.minimum(np.maximum(spread(6) * shape, 0.03), 5.0)
+    rates = per[:, 3]
+    r_arg: float | np.ndarray = float(rates[0]) if bool((rates == rates[0]).all()) else spread(3)
+    g = black_scholes(s_, k2, spread(1), r_arg, spread(2), iv, is_call)
     theo = np.asarray(g.price, dtype=np.float64)
-    if any(american):
+    american = per[:, amer_c] > 0.0
+    if american.any():
         # American-style names: the European value floored at intrinsic value.
         intrinsic = np.where(is_call, np.maximum(s_ - k2, 0.0), np.maximum(k2 - s_, 0.0))
-        theo = np.where(spread(american), np.maximum(theo, intrinsic), theo)
+        theo = np.where(np.repeat(american, counts), np.maximum(theo, intrinsic), theo)
     theo = np.maximum(theo, 0.0)
 
-    frac = spread(frac1) * (1.0 + 0.35 * np.abs(z2))
-    frac *= spread(frac2)
-    tick = np.where(theo < 3.0, spread(tick_lo), spread(tick_hi))
-    half = np.maximum(theo * frac, spread(half_ticks) * tick)
+    frac = spread(frac1_c) * (1.0 + 0.35 * np.abs(z2))
+    frac *= spread(7)
+    tick = np.where(theo < 3.0, spread(lo_c), spread(hi_c))
+    half = np.maximum(theo * frac, spread(half_c) * tick)
     bid = np.maximum(_tick_floor(theo - half, tick), 0.0)
     ask = np.maximum(_tick_ceil(theo + half, tick), tick)
     ask = np.where(ask <= bid, np.round(bid + tick, 2), ask)
     last = np.minimum(np.maximum(np.round(theo, 2), bid), ask)
 
-    sym_keys, exp_keys = spread(sym_key), spread(exp_ord)
+    sym_keys = np.repeat(per[:, key_c].astype(np.int64), counts)
+    exp_keys = np.repeat(per[:, 8].astype(np.int64), counts)
     strike_key = np.rint(k2 * 1000.0).astype(np.int64) * 2 + (~is_call)
     u1 = _hash_uniform(sym_keys, exp_keys, strike_key)
-    u2 = _hash_uniform(sym_keys, exp_keys, strike_key, spread(day_ord))
+    u2 = _hash_uniform(
+        sym_keys, exp_keys, strike_key, np.repeat(per[:, 9].astype(np.int64), counts)
+    )
     round_bonus = np.where(np.mod(k2, 5.0) == 0.0, 1.5, 1.0)
-    oi = spread(oi_atm) * np.exp(-0.25 * z2 * z2) * spread(oi_dte) * round_bonus
+    oi = spread(oi_c) * np.exp(-0.25 * z2 * z2) * spread(10) * round_bonus
     oi *= np.exp(0.5 * (u1 - 0.5))
-    turnover = spread(turn) * np.exp(1.2 * (u2 - 0.5))
+    turnover = spread(11) * np.exp(1.2 * (u2 - 0.5))
     volume = np.floor(oi * turnover)
     oi = np.floor(oi)
     size = np.maximum(1.0, np.floor(5.0 + spread(size_c) * np.exp(-0.3 * z2 * z2)))
 
-    delta = np.asarray(g.delta)
-    gamma = np.asarray(g.gamma)
-    theta = np.asarray(g.theta) / 365.0
-    vega = np.asarray(g.vega) / 100.0
+    # Plain Python values, converted once for the whole pass. Counts are whole non-negative
+    # floats: converting the arrays gives the same ints as int() per value.
+    cols = _Columns(
+        k2.tolist(),
+        is_call.tolist(),
+        bid.tolist(),
+        ask.tolist(),
+        last.tolist(),
+        volume.astype(np.int64).tolist(),
+        oi.astype(np.int64).tolist(),
+        iv.tolist(),
+        np.asarray(g.delta).tolist(),
+        np.asarray(g.gamma).tolist(),
+        (np.asarray(g.theta) / 365.0).tolist(),
+        (np.asarray(g.vega) / 100.0).tolist(),
+        size.astype(np.int64).tolist(),
+    )
     out: list[ExpiryBlock] = []
     lo_row = 0
     for req, m in zip(requests, rows, strict=True):
-        sl = slice(lo_row, lo_row + m)
+        out.append(_to_quotes(req.inputs, req.expiry, cols, lo_row, lo_row + m, contracts))
         lo_row += m
-        block = _to_quotes(
-            req.inputs, req.expiry, k2[sl], is_call[sl], bid[sl], ask[sl], last[sl],
-            volume[sl], oi[sl], iv[sl], delta[sl], gamma[sl], theta[sl], vega[sl],
-            size[sl], contracts,
-        )  # fmt: skip
-        out.append(block)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _StyleConstants:
+    """What the pricing pass needs of an underlying's option style, computed once."""
+
+    div: float
+    # skew, smile, spread base, tick below/above $3, minimum half-spread in ticks, ATM open
+    # interest, size scale, American (1.0) or European (0.0), hash key of the symbol
+    values: tuple[float, ...]
+
+
+@lru_cache(maxsize=1024)
+def _style_constants(style: OptionStyle, seed: int) -> _StyleConstants:
+    liq = style.liquidity
+    lo, hi = _TICKS[style.tick_rule]
+    return _StyleConstants(
+        style.div_yield,
+        (
+            style.skew,
+            style.smile,
+            0.004 + 0.08 * (1.0 - liq) ** 1.5,
+            lo,
+            hi,
+            0.5 * (1.0 if liq >= 0.8 else 2.0),
+            40000.0 * liq**2.5,
+            500.0 * liq**2,
+            0.0 if style.european else 1.0,
+            float(_symbol_key(seed, style.symbol)),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Every row of a pricing pass as Python lists (one `tolist` per column per pass)."""
+
+    strike: list[float]
+    is_call: list[bool]
+    bid: list[float]
+    ask: list[float]
+    last: list[float]
+    volume: list[int]
+    oi: list[int]
+    iv: list[float]
+    delta: list[float]
+    gamma: list[float]
+    theta: list[float]
+    vega: list[float]
+    size: list[int]
 
 
 # (tick below $3, tick at/above $3) by rule.
@@ -442,49 +478,42 @@ _TICKS: dict[TickRule, tuple[float, float]] = {
 def _to_quotes(
     inputs: ChainInputs,
     expiry: date,
-    k2: np.ndarray,
-    is_call: np.ndarray,
-    bid: np.ndarray,
-    ask: np.ndarray,
-    last: np.ndarray,
-    volume: np.ndarray,
-    oi: np.ndarray,
-    iv: np.ndarray,
-    delta: np.ndarray,
-    gamma: np.ndarray,
-    theta: np.ndarray,
-    vega: np.ndarray,
-    size: np.ndarray,
+    cols: _Columns,
+    lo: int,
+    hi: int,
     contracts: Contracts | None,
 ) -> ExpiryBlock:
+    """The quotes of rows lo..hi of a pricing pass (one expiry)."""
     sym = inputs.style.symbol
     cache = contracts.setdefault((sym, expiry), {}) if contracts is not None else {}
     call, put = OptionRight.CALL, OptionRight.PUT
-    keys = [(k, call if c else put) for k, c in zip(k2.tolist(), is_call.tolist(), strict=True)]
+    keys = [
+        (k, call if c else put)
+        for k, c in zip(cols.strike[lo:hi], cols.is_call[lo:hi], strict=True)
+    ]
     chosen: list[OptionContract] = []
     for key in keys:
         contract = cache.get(key)
         if contract is None:
             contract = cache[key] = OptionContract(sym, expiry, _strike_decimal(key[0]), key[1])
         chosen.append(contract)
-    # Counts are whole non-negative floats: converting the arrays once gives the same ints
-    # as int() per value. `map` builds the quotes without a Python-level loop body.
-    sizes = np.asarray(size, dtype=np.int64).tolist()
+    sizes = cols.size[lo:hi]
+    # `map` builds the quotes without a Python-level loop body.
     quotes = tuple(
         map(
             OptionQuote,
             chosen,
             repeat(inputs.now),
-            bid.tolist(),
-            ask.tolist(),
-            last.tolist(),
-            np.asarray(volume, dtype=np.int64).tolist(),
-            np.asarray(oi, dtype=np.int64).tolist(),
-            iv.tolist(),
-            delta.tolist(),
-            gamma.tolist(),
-            theta.tolist(),
-            vega.tolist(),
+            cols.bid[lo:hi],
+            cols.ask[lo:hi],
+            cols.last[lo:hi],
+            cols.volume[lo:hi],
+            cols.oi[lo:hi],
+            cols.iv[lo:hi],
+            cols.delta[lo:hi],
+            cols.gamma[lo:hi],
+            cols.theta[lo:hi],
+            cols.vega[lo:hi],
             sizes,
             sizes,
         )
