@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from engine.broker.expiry import ExpiryAction, ExpiryOutcome, plan_expiry
 from engine.broker.fill_model import (
@@ -58,6 +58,7 @@ from engine.broker.margin import (
     settlement_symbol,
 )
 from engine.broker.protocol import Account
+from engine.broker.streams import FanOut
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.protocol import DataUnavailable, MarketData
 from engine.domain import (
@@ -105,61 +106,6 @@ class _OrderBook:
     commission: Decimal = ZERO
     notional: Decimal = ZERO  # sum of (price per unit x units) for the average fill price
     hold_total: Decimal = ZERO  # buying power held for the whole order at admission
-
-
-class _Stream(Generic[T]):
-    """Fan-out to subscribers, each with its own queue, registered when subscribing.
-
-    With `keep_backlog`, items published while nobody listens wait for the first subscriber:
-    a fill must never be lost because the engine attached a moment late.
-    """
-
-    def __init__(self, *, keep_backlog: bool) -> None:
-        self._queues: list[asyncio.Queue[T | None]] = []
-        self._backlog: list[T] | None = [] if keep_backlog else None
-        self._closed = False
-
-    def publish(self, item: T) -> None:
-        if not self._queues:
-            if self._backlog is not None:
-                self._backlog.append(item)
-            return
-        for q in self._queues:
-            q.put_nowait(item)
-
-    def subscribe(self) -> AsyncIterator[T]:
-        queue: asyncio.Queue[T | None] = asyncio.Queue()
-        if self._backlog:
-            for item in self._backlog:
-                queue.put_nowait(item)
-            self._backlog.clear()
-        if self._closed:
-            queue.put_nowait(None)
-        else:
-            self._queues.append(queue)
-        return self._iterate(queue)
-
-    async def _iterate(self, queue: asyncio.Queue[T | None]) -> AsyncIterator[T]:
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    return
-                yield item
-        finally:
-            if queue in self._queues:
-                self._queues.remove(queue)
-
-    def pending(self) -> int:
-        """Items published but not yet taken by every subscriber (or waiting for the first)."""
-        backlog = len(self._backlog) if self._backlog is not None else 0
-        return backlog + sum(q.qsize() for q in self._queues)
-
-    def close(self) -> None:
-        self._closed = True
-        for q in self._queues:
-            q.put_nowait(None)
-        self._queues.clear()
 
 
 def _money(amount: Decimal) -> str:
@@ -243,8 +189,8 @@ class PaperBroker:
         self._strategy_by_symbol: dict[str, str] = {}
         self._last_closed_session: date | None = None
         self._deferred_warned: set[tuple[str, date]] = set()
-        self._fills: _Stream[Fill] = _Stream(keep_backlog=True)
-        self._order_updates: _Stream[Order] = _Stream(keep_backlog=False)
+        self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
+        self._order_updates: FanOut[Order] = FanOut(keep_backlog=False)
 
     # -- Broker protocol ------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from engine.broker.alpaca.transport import (
 )
 from engine.broker.paper import OrderNotCancelable, UnknownOrder
 from engine.broker.protocol import Account
+from engine.broker.streams import FanOut
 from engine.domain import Fill, Order, OrderRequest, OrderStatus, Position
 from engine.secrets import AlpacaCredentials, register_secrets
 
@@ -69,54 +70,6 @@ def make_trading_client(credentials: AlpacaCredentials, settings: AlpacaSettings
         url_override=settings.effective_trading_url,
     )
     return configure_client(client, settings)
-
-
-class _FillFeed:
-    """Fan-out of fills to subscribers; fills published before anyone listens wait for the
-    first subscriber, so a fill is never lost because the engine attached late."""
-
-    def __init__(self) -> None:
-        self._queues: list[asyncio.Queue[Fill | None]] = []
-        self._backlog: list[Fill] = []
-        self._closed = False
-
-    def publish(self, fill: Fill) -> None:
-        if not self._queues:
-            self._backlog.append(fill)
-            return
-        for q in self._queues:
-            q.put_nowait(fill)
-
-    def subscribe(self) -> AsyncIterator[Fill]:
-        queue: asyncio.Queue[Fill | None] = asyncio.Queue()
-        for f in self._backlog:
-            queue.put_nowait(f)
-        self._backlog.clear()
-        if self._closed:
-            queue.put_nowait(None)
-        else:
-            self._queues.append(queue)
-        return self._iterate(queue)
-
-    async def _iterate(self, queue: asyncio.Queue[Fill | None]) -> AsyncIterator[Fill]:
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    return
-                yield item
-        finally:
-            if queue in self._queues:
-                self._queues.remove(queue)
-
-    def pending(self) -> int:
-        return len(self._backlog) + sum(q.qsize() for q in self._queues)
-
-    def close(self) -> None:
-        self._closed = True
-        for q in self._queues:
-            q.put_nowait(None)
-        self._queues.clear()
 
 
 class AlpacaBroker:
@@ -155,7 +108,7 @@ class AlpacaBroker:
         self._unconfirmed: dict[str, datetime] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tracker = FillTracker()
-        self._fills = _FillFeed()
+        self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
         self._started_at = self._clock.now()
         self._stream: TradeUpdateStream | None = None
         self._poll_task: asyncio.Task[None] | None = None
