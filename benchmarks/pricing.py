@@ -10,7 +10,11 @@ Prints ONE JSON line:
   its Let's-Be-Rational ``vectorized_implied_volatility``), medians of several runs after a
   warm-up (py_vollib_vectorized JIT-compiles on first use; that is excluded);
 * implied-vol accuracy (max |vol - true vol| where vega >= 1e-4 S, and failures there);
-* ratios against the targets, and whether importing engine.pricing pulled in numba.
+* ratios against the targets, and whether importing engine.pricing pulled in numba;
+* ``american``: American options per second (N_AMERICAN random puts and dividend calls) for
+  ``american_price`` (accurate integral equation), the hot-path ``integral_fast`` setting,
+  and the book form (`engine.pricing.american_book`: boundary once, then re-priced at 100
+  scenario spots per option), with the fast setting's max error against the accurate one.
 
 Run: ``.venv/bin/python benchmarks/pricing.py`` (about a minute; optional env BENCH_REPEATS).
 """
@@ -38,6 +42,7 @@ from engine.pricing import black_scholes, implied_vol  # noqa: E402
 
 N_GREEKS = 1_000_000
 N_IV = 100_000
+N_AMERICAN = 20_000
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 SEED = 20240101
 Arr = np.ndarray[Any, np.dtype[Any]]
@@ -136,6 +141,44 @@ def import_check() -> dict[str, Any]:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     return {"import_s": round(float(out[0]), 3), "numba_imported": out[1] == "True"}
+
+
+def american_bench() -> dict[str, Any]:
+    from engine.pricing import american_price
+    from engine.pricing.american_book import AmericanBook
+
+    rng = np.random.default_rng(17)
+    n = N_AMERICAN
+    S = np.full(n, 100.0)
+    K = S * np.exp(rng.uniform(-0.4, 0.4, n))
+    T = np.exp(rng.uniform(np.log(7 / 365), np.log(2.5), n))
+    sig = rng.uniform(0.1, 0.9, n)
+    r = np.full(n, 0.04)
+    q = rng.choice([0.01, 0.03, 0.06], n)
+    call = rng.random(n) < 0.5
+    accurate = american_price(S, K, T, r, q, sig, call)
+    fast = american_price(S, K, T, r, q, sig, call, method="integral_fast")
+    scen = S[None, :] * np.exp(rng.normal(0.0, 0.03, (100, 1)))
+    m = 2_000
+
+    def book() -> None:
+        AmericanBook.prepare(K[:m], T[:m], r[:m], q[:m], sig[:m], call[:m]).prices(scen[:, :m])
+
+    return {
+        "n": n,
+        "integral_per_s": round(
+            median_rate(lambda: american_price(S, K, T, r, q, sig, call), n, 3)
+        ),
+        "integral_fast_per_s": round(
+            median_rate(
+                lambda: american_price(S, K, T, r, q, sig, call, method="integral_fast"), n, 3
+            )
+        ),
+        "book_scenario_prices_per_s": round(median_rate(book, 100 * m, 3)),
+        "fast_max_rel_err_vs_integral": float(
+            np.max(np.abs(fast - accurate) / np.maximum(accurate, 0.01))
+        ),
+    }
 
 
 def main() -> None:
@@ -245,6 +288,7 @@ def main() -> None:
         )
     result = {
         "benchmark": "engine.pricing",
+        "american": american_bench(),
         "n_greeks": N_GREEKS,
         "n_iv": N_IV,
         "repeats": REPEATS,

@@ -4,48 +4,102 @@ exercise, historical volatility estimators, contract selection and spread constr
 Pure NumPy/SciPy: nothing is compiled or JIT-ed on import.  Units everywhere: T in years
 (calendar days / 365), r and q continuously compounded per year, volatility annualised
 decimal, vega/rho per 1.00, theta per calendar year.  See each module's docstring.
+
+Names are imported on first use (PEP 562), so importing one submodule does not load
+the whole package (NumPy, SciPy, pandas) with it.
 """
 
-from engine.pricing.american import american_greeks, american_price, binomial_american
-from engine.pricing.bsm import (
-    Greeks,
-    SecondOrderGreeks,
-    black_scholes,
-    black_scholes_second_order,
-    bs_price,
-)
-from engine.pricing.implied_vol import IVResult, IVStatus, implied_vol, implied_vol_scalar
-from engine.pricing.selection import (
-    dte_window_mask,
-    filter_contracts,
-    liquidity_mask,
-    select_by_delta,
-    select_by_otm_pct,
-    spread_pct_of_mid,
-)
-from engine.pricing.spreads import (
-    Leg,
-    SpreadAnalysis,
-    analyse_expiry_payoff,
-    bear_call_credit_spread,
-    bear_put_spread,
-    bull_call_spread,
-    bull_put_credit_spread,
-    calendar_spread,
-    iron_condor,
-    vertical_spread,
-)
-from engine.pricing.volatility import (
-    ExpectedMove,
-    close_to_close_vol,
-    expected_move,
-    garman_klass_vol,
-    iv_percentile,
-    iv_rank,
-    parkinson_vol,
-    rogers_satchell_vol,
-    yang_zhang_vol,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.pricing.american import american_greeks, american_price, binomial_american
+    from engine.pricing.bsm import (
+        Greeks,
+        SecondOrderGreeks,
+        black_scholes,
+        black_scholes_second_order,
+        bs_price,
+    )
+    from engine.pricing.implied_volatility import (
+        IVResult,
+        IVStatus,
+        implied_vol,
+        implied_vol_scalar,
+    )
+    from engine.pricing.selection import (
+        dte_window_mask,
+        filter_contracts,
+        liquidity_mask,
+        select_by_delta,
+        select_by_otm_pct,
+        spread_pct_of_mid,
+    )
+    from engine.pricing.spreads import (
+        Leg,
+        SpreadAnalysis,
+        analyse_expiry_payoff,
+        bear_call_credit_spread,
+        bear_put_spread,
+        bull_call_spread,
+        bull_put_credit_spread,
+        calendar_spread,
+        iron_condor,
+        vertical_spread,
+    )
+    from engine.pricing.volatility import (
+        ExpectedMove,
+        close_to_close_vol,
+        expected_move,
+        garman_klass_vol,
+        iv_percentile,
+        iv_rank,
+        parkinson_vol,
+        rogers_satchell_vol,
+        yang_zhang_vol,
+    )
+
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "american_greeks": ("engine.pricing.american", "american_greeks"),
+    "american_price": ("engine.pricing.american", "american_price"),
+    "binomial_american": ("engine.pricing.american", "binomial_american"),
+    "Greeks": ("engine.pricing.bsm", "Greeks"),
+    "SecondOrderGreeks": ("engine.pricing.bsm", "SecondOrderGreeks"),
+    "black_scholes": ("engine.pricing.bsm", "black_scholes"),
+    "black_scholes_second_order": ("engine.pricing.bsm", "black_scholes_second_order"),
+    "bs_price": ("engine.pricing.bsm", "bs_price"),
+    "IVResult": ("engine.pricing.implied_volatility", "IVResult"),
+    "IVStatus": ("engine.pricing.implied_volatility", "IVStatus"),
+    "implied_vol": ("engine.pricing.implied_volatility", "implied_vol"),
+    "implied_vol_scalar": ("engine.pricing.implied_volatility", "implied_vol_scalar"),
+    "dte_window_mask": ("engine.pricing.selection", "dte_window_mask"),
+    "filter_contracts": ("engine.pricing.selection", "filter_contracts"),
+    "liquidity_mask": ("engine.pricing.selection", "liquidity_mask"),
+    "select_by_delta": ("engine.pricing.selection", "select_by_delta"),
+    "select_by_otm_pct": ("engine.pricing.selection", "select_by_otm_pct"),
+    "spread_pct_of_mid": ("engine.pricing.selection", "spread_pct_of_mid"),
+    "Leg": ("engine.pricing.spreads", "Leg"),
+    "SpreadAnalysis": ("engine.pricing.spreads", "SpreadAnalysis"),
+    "analyse_expiry_payoff": ("engine.pricing.spreads", "analyse_expiry_payoff"),
+    "bear_call_credit_spread": ("engine.pricing.spreads", "bear_call_credit_spread"),
+    "bear_put_spread": ("engine.pricing.spreads", "bear_put_spread"),
+    "bull_call_spread": ("engine.pricing.spreads", "bull_call_spread"),
+    "bull_put_credit_spread": ("engine.pricing.spreads", "bull_put_credit_spread"),
+    "calendar_spread": ("engine.pricing.spreads", "calendar_spread"),
+    "iron_condor": ("engine.pricing.spreads", "iron_condor"),
+    "vertical_spread": ("engine.pricing.spreads", "vertical_spread"),
+    "ExpectedMove": ("engine.pricing.volatility", "ExpectedMove"),
+    "close_to_close_vol": ("engine.pricing.volatility", "close_to_close_vol"),
+    "expected_move": ("engine.pricing.volatility", "expected_move"),
+    "garman_klass_vol": ("engine.pricing.volatility", "garman_klass_vol"),
+    "iv_percentile": ("engine.pricing.volatility", "iv_percentile"),
+    "iv_rank": ("engine.pricing.volatility", "iv_rank"),
+    "parkinson_vol": ("engine.pricing.volatility", "parkinson_vol"),
+    "rogers_satchell_vol": ("engine.pricing.volatility", "rogers_satchell_vol"),
+    "yang_zhang_vol": ("engine.pricing.volatility", "yang_zhang_vol"),
+}
 
 __all__ = [
     "ExpectedMove",
@@ -86,3 +140,17 @@ __all__ = [
     "vertical_spread",
     "yang_zhang_vol",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

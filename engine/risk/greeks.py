@@ -11,7 +11,9 @@ Dollar greeks (the units of the spec §4 greek limits):
 * rho$    = rho x units / 100: P&L per +1 % rate.
 * beta_delta$ = beta x delta$ (index-equivalent exposure).
 
-units = quantity x multiplier.  Concentration weights use the absolute net delta$ per name
+units = quantity x multiplier.  American options (single names): delta, gamma, vega and theta
+of the American value (central differences, `engine.pricing.american_book.option_greeks`), so
+they agree with the re-pricing; rho stays Black-Scholes-Merton.  Concentration weights use the absolute net delta$ per name
 (options count by their delta-equivalent exposure), per sector the same, per expiry bucket
 the absolute option delta$.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.pricing import black_scholes
+from engine.pricing.american_book import option_greeks
 from engine.risk.portfolio_model import RiskPortfolio
 
 FloatArray = NDArray[np.float64]
@@ -80,15 +82,16 @@ def position_dollar_greeks(portfolio: RiskPortfolio) -> dict[str, FloatArray]:
     rho = np.zeros(n)
     o = a.option_idx
     if o.size:
-        g = black_scholes(
-            a.spot[o], a.strike[o], a.expiry[o], a.rate, a.div[o], a.iv[o], a.is_call[o]
-        )
+        _, d, g, v, th, rh = option_greeks(
+            a.spot[o], a.strike[o], a.expiry[o], a.rate, a.div[o], a.iv[o], a.is_call[o],
+            a.american[o],
+        )  # fmt: skip
         u, s = a.units[o], a.spot[o]
-        delta[o] = g.delta * s * u
-        gamma[o] = g.gamma * s * s * u / 100.0
-        vega[o] = g.vega * u / 100.0
-        theta[o] = g.theta * u / 365.0
-        rho[o] = g.rho * u / 100.0
+        delta[o] = d * s * u
+        gamma[o] = g * s * s * u / 100.0
+        vega[o] = v * u / 100.0
+        theta[o] = th * u / 365.0
+        rho[o] = rh * u / 100.0
     return {
         "delta": delta,
         "gamma": gamma,

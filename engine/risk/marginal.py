@@ -4,8 +4,9 @@ The live monitor builds a `MarginalVaR` on its snapshot cadence: the last `lookb
 daily log returns of the whole tradable universe (`ScenarioHistory`), the spots and implied
 vols of that moment, and the envelope excess of the full snapshot.  A check then needs only
 per-instrument "unit" vectors - the P&L of one share / one contract under each historical
-day, by full re-pricing (options re-priced by Black-Scholes-Merton at the scenario spot and
-one day older, like `engine.risk.repricing`) - cached per instrument, plus dollar greeks.
+day, by full re-pricing (options re-priced at the scenario spot and one day older, like
+`engine.risk.repricing`: single names American, cash-settled index options European) - cached
+per instrument, plus dollar greeks (American delta and gamma for single names).
 
     VaR(before) = historical VaR of  sum_positions qty x unit P&L            / equity
     VaR(after)  = historical VaR of (that + sum_legs signed qty x unit P&L)  / equity
@@ -27,7 +28,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.domain import Equity, Instrument, OptionContract, Portfolio, TradeProposal
-from engine.pricing import black_scholes, bs_price, implied_vol_scalar
+from engine.pricing.american_book import AmericanBook, american_implied_vol
+from engine.pricing.bsm import black_scholes
+from engine.pricing.implied_volatility import implied_vol_scalar
 from engine.risk.greek_limits import GreekVector
 from engine.risk.portfolio_model import MissingRiskInput
 from engine.risk.var import MIN_OBSERVATIONS, InsufficientData, historical_var_cvar
@@ -226,21 +229,29 @@ class MarginalVaR:
             # implied by the mid we were given.
             iv = self.ivs.get(inst.symbol)
             if iv is None and price is not None and math.isfinite(price) and price > 0:
-                iv = implied_vol_scalar(price, s, k, t, self.rate, 0.0, call)
+                # The vol the same model (American for single names) needs to give the mid.
+                if inst.is_european:
+                    iv = implied_vol_scalar(price, s, k, t, self.rate, 0.0, call)
+                else:
+                    iv = american_implied_vol(price, s, k, t, self.rate, 0.0, call)
         if iv is None or not (math.isfinite(iv) and iv > 0):
             raise MissingRiskInput(
                 f"option {inst.symbol} cannot be priced: no implied vol from mid {price!r} "
                 f"at spot {s:.2f} (fail closed)"
             )
         m = float(inst.multiplier)
-        base = float(bs_price(s, k, t, self.rate, 0.0, iv, call))
-        scen = bs_price(s * np.exp(r), k, max(t - _DAY, 0.0), self.rate, 0.0, iv, call)
+        am = not inst.is_european
+        now = AmericanBook.prepare(k, t, self.rate, 0.0, iv, call, am)
+        base_a, d_am, g_am = now.price_delta_gamma(np.array([s]))
+        base = float(base_a[0])
+        later = AmericanBook.prepare(k, max(t - _DAY, 0.0), self.rate, 0.0, iv, call, am)
+        scen = later.prices((s * np.exp(r))[:, None])[:, 0]
         pnl = (np.asarray(scen, dtype=np.float64) - base) * m
         g = black_scholes(s, k, t, self.rate, 0.0, iv, call)
-        delta = float(g.delta) * s * m
+        delta = float(d_am[0]) * s * m
         greeks = GreekVector(
             delta=delta,
-            gamma=float(g.gamma) * s * s * m / GAMMA_PNL_DIVISOR,
+            gamma=float(g_am[0]) * s * s * m / GAMMA_PNL_DIVISOR,
             vega=float(g.vega) * m / 100.0,
             theta=float(g.theta) * m / 365.0,
             beta_delta=beta * delta,
@@ -271,14 +282,19 @@ class MarginalVaR:
             T = np.array([x[4] for x in picked])
             K = np.array([float(x[0].strike) for x in picked])
             call = np.array([x[0].is_call for x in picked])
+            am = np.array([not x[0].is_european for x in picked])
             mult = np.array([float(x[0].multiplier) for x in picked])
             R = self.history.returns[-self._rows :][:, [x[3] for x in picked]]
-            base = bs_price(S, K, T, self.rate, 0.0, iv_a, call)
-            scen = bs_price(S * np.exp(R), K, np.maximum(T - _DAY, 0.0), self.rate, 0.0, iv_a, call)
+            now = AmericanBook.prepare(K, T, self.rate, 0.0, iv_a, call, am)
+            base, d_am, g_am = now.price_delta_gamma(S)
+            later = AmericanBook.prepare(
+                K, np.maximum(T - _DAY, 0.0), self.rate, 0.0, iv_a, call, am
+            )
+            scen = later.prices(S * np.exp(R))
             pnl = (np.asarray(scen, dtype=np.float64) - base) * mult
             g = black_scholes(S, K, T, self.rate, 0.0, iv_a, call)
-            delta = np.asarray(g.delta) * S * mult
-            gamma = np.asarray(g.gamma) * S * S * mult / GAMMA_PNL_DIVISOR
+            delta = np.asarray(d_am) * S * mult
+            gamma = np.asarray(g_am) * S * S * mult / GAMMA_PNL_DIVISOR
             vega = np.asarray(g.vega) * mult / 100.0
             theta = np.asarray(g.theta) * mult / 365.0
             for i, (inst, *_rest) in enumerate(picked):

@@ -13,8 +13,9 @@ Scenario generation (1-day log returns of the k underlyings, scaled to the horiz
    mu + sigma z: normal marginals, t dependence (tail co-movement).  ``t`` keeps the
    multivariate t itself scaled to variance sigma^2 (upstream's form, no CDF needed).
    ``empirical`` maps the copula uniforms through each underlying's historical quantiles.
-4. P&L by full re-pricing (`engine.risk.repricing.scenario_pnl`): shares linearly, options by
-   Black-Scholes-Merton at the scenario spot and the aged expiry.
+4. P&L by full re-pricing (`engine.risk.repricing.scenario_pnl`): shares linearly, options at
+   the scenario spot and the aged expiry - single names American (early exercise), cash-settled
+   index options European (Black-Scholes-Merton).
 
 Generation uses two independent streams (normals, chi-square) from `seed`, so results do not
 depend on the chunk size used to bound memory.
@@ -283,7 +284,10 @@ def monte_carlo_var(
     )
     used = repricing
     if repricing == "auto":
-        used = auto_method(n_scenarios, int(portfolio.arrays.is_option.sum()))
+        a = portfolio.arrays
+        used = auto_method(
+            n_scenarios, int(a.is_option.sum()), n_american=int((a.is_option & a.american).sum())
+        )
     pnl = scenario_pnl(portfolio, sims, kind=kind, horizon_days=horizon_days, method=used)
     err = (
         check_grid_error(portfolio, sims, kind=kind, horizon_days=horizon_days)

@@ -9,6 +9,11 @@ Units: `spot`, `strike`, `mark` per unit of underlying (currency); `quantity` in
 shares (negative = short); `multiplier` 100 for standard options, 1 for shares; `expiry_years`
 ACT/365 calendar years (the pricing package's convention); `iv` annualised decimal; `spread`
 the full bid/ask spread as a fraction of mid (0.001 = 10 bps).
+
+Exercise style: options on stocks and ETFs are American (valued with the early-exercise
+premium, `engine.pricing.american_book`); cash-settled index options (SPX, XSP, NDX, RUT,
+VIX: `engine.domain.instruments.CASH_SETTLED_INDEXES`) are European (Black-Scholes-Merton).
+`RiskPosition.american` overrides the rule for one position.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.pricing import bs_price
+from engine.domain.instruments import CASH_SETTLED_INDEXES
+from engine.pricing.american_book import option_prices
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -82,7 +88,8 @@ def _check(cond: bool, what: str, value: object, allowed: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RiskPosition:
-    """One holding as risk sees it.  Options are European Black-Scholes-Merton re-priced."""
+    """One holding as risk sees it.  `american` None: American unless the underlying is a
+    cash-settled index (see the module docstring)."""
 
     symbol: str
     underlying: str
@@ -102,8 +109,12 @@ class RiskPosition:
     beta: float = 1.0
     spread: float | None = None
     mark: float | None = None
+    american: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.american is None:
+            style = self.is_option and self.underlying.upper() not in CASH_SETTLED_INDEXES
+            object.__setattr__(self, "american", style)
         where = f"position {self.symbol}"
         _check(bool(self.symbol), f"{where}: symbol", self.symbol, "non-empty")
         _check(math.isfinite(self.quantity), f"{where}: quantity", self.quantity, "finite")
@@ -177,7 +188,8 @@ class PortfolioArrays:
     iv: FloatArray
     div: FloatArray
     beta: FloatArray
-    price: FloatArray  # per unit: spot for equities, model (BSM) value for options
+    american: BoolArray  # options valued with early exercise (single names)
+    price: FloatArray  # per unit: spot for equities, model value for options
     value: FloatArray  # units x price
     rate: float
 
@@ -207,12 +219,17 @@ def _build_arrays(positions: tuple[RiskPosition, ...], rate: float) -> Portfolio
     iv = np.where(is_opt, col(lambda p: p.iv), np.nan)
     div = col(lambda p: p.dividend_yield)
     beta = col(lambda p: p.beta)
+    american = np.fromiter(
+        (bool(p.american) for p in positions), dtype=np.bool_, count=len(positions)
+    )
     # Options are valued at the model price even when a mark exists: re-priced scenarios then
     # differ from the base only by the shock, never by a mark-vs-model basis.
     price = spot.copy()
     if is_opt.any():
         o = np.flatnonzero(is_opt)
-        price[o] = bs_price(spot[o], strike[o], expiry[o], rate, div[o], iv[o], is_call[o])
+        price[o] = option_prices(
+            spot[o], strike[o], expiry[o], rate, div[o], iv[o], is_call[o], american[o]
+        )
     return PortfolioArrays(
         underlyings=tuple(unds),
         und_idx=idx,
@@ -225,6 +242,7 @@ def _build_arrays(positions: tuple[RiskPosition, ...], rate: float) -> Portfolio
         iv=iv,
         div=div,
         beta=beta,
+        american=american,
         price=price,
         value=units * price,
         rate=rate,
@@ -343,6 +361,7 @@ def from_domain(
                     expiry_years=max(inst.dte(today), 0) / 365.0,
                     is_call=inst.is_call,
                     iv=float(iv),
+                    american=not inst.is_european,
                     **common,  # type: ignore[arg-type]
                 )
             )

@@ -3,7 +3,8 @@ concentration, stress, backtest, volatility) for one portfolio at one instant.
 
 The return series the VaR methods see is the current portfolio's hypothetical P&L under each
 of the last `lookback` days of its underlyings' history, by full re-pricing (historical
-simulation), as a fraction of the portfolio's value.  Reported VaR/CVaR per level is the
+simulation; single-name options American, index options European, see
+`engine.risk.repricing`), as a fraction of the portfolio's value.  Reported VaR/CVaR per level is the
 conservative envelope: the max over historical, Student-t, Cornish-Fisher (and Monte Carlo
 when a result is passed in), spec §1.  A method that fails is recorded in `errors` and left
 out of the envelope; if the historical method itself cannot run, the snapshot raises (fail

@@ -9,8 +9,9 @@ Hypothetical scenario model (instantaneous shock, everything else fixed):
   is technology, else the growth shock if their style is growth, else the broad equity shock
   (a scenario without one - the AI-bubble burst - leaves other equities unmoved).  Prices are
   floored at 1 % of spot.
-* Options are re-priced by Black-Scholes-Merton at the shocked spot, implied vol x (1 + vol
-  shock) and rate + rate shock; shares move linearly.  This replaces upstream's vol "beta"
+* Options are re-priced in full at the shocked spot, implied vol x (1 + vol shock) and rate +
+  rate shock - single names as American (early-exercise premium), cash-settled index options
+  as European (Black-Scholes-Merton); shares move linearly.  This replaces upstream's vol "beta"
   (which booked vol spikes as gains for everyone): a vol spike helps long premium and hurts
   short premium through the re-pricing itself.
 * Liquidity is always a loss: |liquidity sensitivity of the strategy| x |liquidity shock| x 1 %
@@ -33,7 +34,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from engine.pricing import bs_price
+from engine.pricing.american_book import AmericanBook
 from engine.risk.portfolio_model import AssetClass, RiskPortfolio
 
 FloatArray = NDArray[np.float64]
@@ -238,7 +239,26 @@ def _position_pnl(
         so = new_spot[..., o]
         T = np.maximum(a.expiry[o] - t_shift, 0.0)
         iv = a.iv[o] * vol_mult
-        px = bs_price(so, a.strike[o], T, a.rate + rate_shift, a.div[o], iv, a.is_call[o])
+        # One exercise boundary per option and (time, vol) state: a single book for an
+        # instantaneous shock, one per path row when time or vol vary along a path.
+        T, iv = np.broadcast_arrays(T, iv)
+        if T.ndim == 1:
+            px = AmericanBook.prepare(
+                a.strike[o], T, a.rate + rate_shift, a.div[o], iv, a.is_call[o], a.american[o]
+            ).prices(so)
+        else:
+            so = np.broadcast_to(so, T.shape)
+            px = np.empty(T.shape)
+            for i in range(T.shape[0]):
+                px[i] = AmericanBook.prepare(
+                    a.strike[o],
+                    T[i],
+                    a.rate + rate_shift,
+                    a.div[o],
+                    iv[i],
+                    a.is_call[o],
+                    a.american[o],
+                ).prices(so[i])
         pnl[..., o] = a.units[o] * (px - a.price[o])
     return np.asarray(pnl, dtype=np.float64)
 

@@ -5,9 +5,12 @@ spot×1.05", "|Δ| nearest 0.30" and "liquid enough" mean the same thing everywh
 
 Conventions (spec §0): DTE is calendar days; prices are the bid/ask mid (else last);
 time to expiry for pricing runs to 16:00 New York on the expiry date. Deltas come from the
-quote when it carries one, else from Black-Scholes with the quote's IV, else the IV implied
+quote when it carries one, else from the model with the quote's IV, else the IV implied
 by the mid, else the strategy's fallback σ (30% dip bot/LEAPS, 20% credit spreads) and r
-(4%, 5% for momentum weeklies).
+(4%, 5% for momentum weeklies). The model is American (early exercise,
+`engine.pricing.american_book`) for options on stocks and ETFs and Black-Scholes for
+cash-settled index options (`OptionContract.is_european`); `bs_value`/`bs_delta` stay
+Black-Scholes for callers that price without a contract.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from engine.domain import OptionChain, OptionContract, OptionQuote, OptionRight
-from engine.pricing import black_scholes, bs_price
+from engine.pricing.american_book import AmericanBook, american_fast
+from engine.pricing.bsm import black_scholes, bs_price
 
 NEW_YORK = ZoneInfo("America/New_York")
 EXPIRY_CUTOFF = time(16, 0)  # options stop trading at the close on expiry day
@@ -335,6 +341,39 @@ def bs_delta(
     return float(black_scholes(spot, strike, t_years, rate, 0.0, sigma, is_call).delta)
 
 
+def model_value(
+    spot: float,
+    strike: float,
+    t_years: float,
+    sigma: float,
+    is_call: bool,
+    rate: float = DEFAULT_RATE,
+    *,
+    american: bool = False,
+) -> float:
+    """Black-Scholes value, or the American value (early exercise) when `american`."""
+    if american:
+        return float(american_fast(spot, strike, t_years, rate, 0.0, sigma, is_call))
+    return bs_value(spot, strike, t_years, sigma, is_call, rate)
+
+
+def model_delta(
+    spot: float,
+    strike: float,
+    t_years: float,
+    sigma: float,
+    is_call: bool,
+    rate: float = DEFAULT_RATE,
+    *,
+    american: bool = False,
+) -> float:
+    """Black-Scholes delta, or the American delta (early exercise) when `american`."""
+    if american:
+        book = AmericanBook.prepare(strike, t_years, rate, 0.0, sigma, is_call)
+        return float(book.price_delta_gamma(np.array([spot]))[1][0])
+    return bs_delta(spot, strike, t_years, sigma, is_call, rate)
+
+
 def implied_vol(
     price: float,
     spot: float,
@@ -342,19 +381,22 @@ def implied_vol(
     t_years: float,
     is_call: bool,
     rate: float = DEFAULT_RATE,
+    *,
+    american: bool = False,
 ) -> float | None:
-    """σ that reprices `price` (bisection on [1%, 500%]); None when the price is outside the
-    no-arbitrage band (below intrinsic or above the bound)."""
+    """σ that reprices `price` (bisection on [1%, 500%]) under Black-Scholes, or under the
+    American model when `american`; None when the price is outside the no-arbitrage band
+    (below intrinsic or above the bound)."""
     if not (price > 0 and spot > 0 and strike > 0 and t_years > 0):
         return None
     lo, hi = 0.01, 5.0
-    p_lo = bs_value(spot, strike, t_years, lo, is_call, rate)
-    p_hi = bs_value(spot, strike, t_years, hi, is_call, rate)
+    p_lo = model_value(spot, strike, t_years, lo, is_call, rate, american=american)
+    p_hi = model_value(spot, strike, t_years, hi, is_call, rate, american=american)
     if not (p_lo <= price <= p_hi):
         return None
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if bs_value(spot, strike, t_years, mid, is_call, rate) < price:
+        if model_value(spot, strike, t_years, mid, is_call, rate, american=american) < price:
             lo = mid
         else:
             hi = mid
@@ -375,7 +417,8 @@ def quote_vol(
     if q.iv is not None and math.isfinite(q.iv) and q.iv > 0:
         return q.iv
     t = years_to_expiry(q.contract.expiry, now)
-    iv = implied_vol(q.mid, spot, float(q.contract.strike), t, q.contract.is_call, rate)
+    c = q.contract
+    iv = implied_vol(q.mid, spot, float(c.strike), t, c.is_call, rate, american=not c.is_european)
     return iv if iv is not None else fallback_sigma
 
 
@@ -387,12 +430,13 @@ def option_delta(
     rate: float = DEFAULT_RATE,
     fallback_sigma: float = DEFAULT_SIGMA,
 ) -> float:
-    """Signed delta per unit: the quote's own, else Black-Scholes (see `quote_vol`)."""
+    """Signed delta per unit: the quote's own, else the model's (see `quote_vol`)."""
     if q.delta is not None and math.isfinite(q.delta):
         return q.delta
     sigma = quote_vol(q, spot, now, rate=rate, fallback_sigma=fallback_sigma)
-    t = years_to_expiry(q.contract.expiry, now)
-    return bs_delta(spot, float(q.contract.strike), t, sigma, q.contract.is_call, rate)
+    c = q.contract
+    t = years_to_expiry(c.expiry, now)
+    return model_delta(spot, float(c.strike), t, sigma, c.is_call, rate, american=not c.is_european)
 
 
 def contract_delta(
@@ -407,10 +451,13 @@ def contract_delta(
     """Delta of a held contract when no quote row is at hand: IV from `price`, else σ fallback."""
     t = years_to_expiry(contract.expiry, now)
     strike = float(contract.strike)
+    american = not contract.is_european
     sigma = None
     if price is not None:
-        sigma = implied_vol(price, spot, strike, t, contract.is_call, rate)
-    return bs_delta(spot, strike, t, sigma or fallback_sigma, contract.is_call, rate)
+        sigma = implied_vol(price, spot, strike, t, contract.is_call, rate, american=american)
+    return model_delta(
+        spot, strike, t, sigma or fallback_sigma, contract.is_call, rate, american=american
+    )
 
 
 def nearest_delta(

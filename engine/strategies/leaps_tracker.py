@@ -30,8 +30,8 @@ from engine.strategies.base import (
     contracts_for_budget,
 )
 from engine.strategies.chain_select import (
-    bs_value,
     expiries_in_window,
+    model_value,
     round_to_tick,
     strike_nearest,
     years_to_expiry,
@@ -465,7 +465,8 @@ class LeapsTracker(Strategy):
     # -- exits -----------------------------------------------------------------------------
 
     async def _mark(self, ctx: StrategyContext, pos: Position) -> tuple[float | None, str]:
-        """(mark, source). Quote mid when fresh; else BS with σ 30% on the last close."""
+        """(mark, source). Quote mid when fresh; else the model value (American for single
+        names) with σ 30% on the last close."""
         assert isinstance(pos.instrument, OptionContract)
         try:
             return (await fresh_option_quote(ctx, pos.instrument)).mid, "quote"
@@ -477,9 +478,9 @@ class LeapsTracker(Strategy):
             return None, "none"
         c = pos.instrument
         t = years_to_expiry(c.expiry, ctx.now)
-        value = bs_value(
+        value = model_value(
             bars[-1].close, float(c.strike), t, self.params.fallback_sigma, c.is_call,
-            self.params.rate,
+            self.params.rate, american=not c.is_european,
         )  # fmt: skip
         return max(value, self.params.min_model_premium), "model"
 

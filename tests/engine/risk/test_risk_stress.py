@@ -87,14 +87,15 @@ def test_stress_when_crypto_underlying_then_proposed_crypto_shock_per_scenario()
 
 
 def test_stress_when_options_then_full_repricing_matches_hand_black_scholes() -> None:
+    # European on purpose: the hand formula is Black-Scholes (American: test_american_repricing).
     S, r = 420.0, 0.03
     call = RiskPosition(
         symbol="SPY C400", underlying="SPY", quantity=2, spot=S, kind=PositionKind.OPTION,
-        multiplier=100, strike=400.0, expiry_years=0.25, is_call=True, iv=0.20,
+        multiplier=100, strike=400.0, expiry_years=0.25, is_call=True, iv=0.20, american=False,
     )  # fmt: skip
     put = RiskPosition(
         symbol="SPY P380", underlying="SPY", quantity=-1, spot=S, kind=PositionKind.OPTION,
-        multiplier=100, strike=380.0, expiry_years=0.25, is_call=False, iv=0.25,
+        multiplier=100, strike=380.0, expiry_years=0.25, is_call=False, iv=0.25, american=False,
     )  # fmt: skip
     pf = RiskPortfolio((call, put), cash=100_000.0, rate=r)
     res = run_stress(pf, "flash_crash_2010", include_liquidity=False)
@@ -228,6 +229,7 @@ def test_historical_stress_when_options_then_repriced_with_time_decay_on_spy(
     put = RiskPosition(
         symbol="X P95", underlying="X", quantity=10, spot=S, kind=PositionKind.OPTION,
         multiplier=100, strike=95.0, expiry_years=0.5, is_call=False, iv=0.30, beta=1.5,
+        american=False,  # checked against hand Black-Scholes; American: test_american_repricing
     )  # fmt: skip
     pf = RiskPortfolio((put,), cash=10_000.0, rate=0.02)
     (r08,) = historical_stress(
