@@ -14,6 +14,7 @@ from engine.domain.events import (
     ProposalDecided,
     ProposalStateChanged,
     ReconciliationDifference,
+    RiskUpdated,
     StrategyStatusChanged,
 )
 from engine.domain.instruments import (
@@ -103,6 +104,7 @@ __all__ = [
     "ReconciliationDifference",
     "RiskCheckResult",
     "RiskDecision",
+    "RiskUpdated",
     "Side",
     "StrategyStatusChanged",
     "TimeInForce",

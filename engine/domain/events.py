@@ -125,3 +125,40 @@ class LogLine(EngineEvent):
     level: str
     message: str
     kind: ClassVar[str] = "log"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskUpdated(EngineEvent):
+    """The live risk picture in the compact figures the gauges need.
+
+    Published every tick after the risk monitor ran (coalesced: a slow reader sees only the
+    newest).  Dollar figures are float64 analytics, not ledger money.  VaR/CVaR are 1-day
+    99 % figures from the latest full snapshot (`snapshot_at`); None until one succeeded or
+    when the latest failed (`error` says why, and new risk is then blocked).  Drawdown and
+    day loss are fractions (of peak and of start-of-day equity) with the breaker level each
+    trips at.
+    """
+
+    equity: float
+    var99: float | None
+    var99_budget: float
+    cvar99: float | None
+    cvar99_budget: float
+    drawdown: float
+    drawdown_limit: float
+    day_loss: float
+    day_loss_limit: float
+    gross_exposure: float
+    net_delta: float | None
+    net_vega: float | None
+    trading_state: str  # ACTIVE | REDUCING | HALTED
+    breakers: tuple[str, ...] = ()  # tripped breaker names
+    size_multiplier: float = 1.0  # VIX soft limit applied to new risk
+    vix: float | None = None
+    snapshot_at: datetime | None = None
+    error: str = ""
+    kind: ClassVar[str] = "risk_updated"
+
+    @property
+    def coalesce_key(self) -> str | None:
+        return "risk"

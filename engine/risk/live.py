@@ -4,6 +4,8 @@ Given the account book, current spots and option implied vols and the universe's
 history, `compute_live_risk` returns the full `RiskReport` (every VaR method but Monte Carlo,
 which runs only when asked for, LVaR, greeks, concentration, six stress scenarios, VaR
 backtest) and the `MarginalVaR` model the pre-trade checks use until the next snapshot.
+Option positions keep their contract's exercise style (`OptionContract.is_european`): single
+names are re-priced American, cash-settled index options European.
 
 Fail closed: a position that cannot be valued (no spot, no implied vol, no history) or too
 little history raises (`MissingRiskInput`, `InsufficientData`), and the caller blocks new

@@ -30,6 +30,7 @@ class LiveRiskState:
     vix: float | None = None
     size_multiplier: float = 1.0
     sectors: dict[str, str] = field(default_factory=dict)  # underlying -> sector
+    prior_close: dict[str, float] = field(default_factory=dict)  # symbol -> last session close
     day_trades: DayTradeLog = field(default_factory=DayTradeLog)
 
     def set_model(self, model: MarginalVaR, at: datetime) -> None:

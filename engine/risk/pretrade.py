@@ -7,11 +7,14 @@ only an unpriceable proposal stops the list, since later checks need prices.  Ch
 closed: missing prices, stale data, an option that cannot be priced, a VaR model that is
 not ready or an error inside a check block new risk.
 
-Order (spec §4): trading state and breakers, session and data guards, PDT, order rates,
-compliance-style limits (notional, position, loss, allocation, total risk, concentration),
-then the portfolio VaR layer and the greek rules.  Risk-reducing (closing) proposals run
-only the first group - state, prices, data, hours, rates, PDT - so a halted-for-new-risk or
-over-limit book can always be reduced.
+Order (spec §4): trading state and breakers, session and data guards (hours, LULD band,
+SSR), PDT, order rates, compliance-style limits (restricted list, lotto gate, notional per
+order and per day, leverage, position, loss, allocation, total risk, concentration), then
+the portfolio VaR layer and the greek rules.  Risk-reducing (closing) proposals run only the
+first group - state, prices, data, hours, LULD, SSR, rates, PDT - so a halted-for-new-risk
+or over-limit book can always be reduced.  The compliance rules live in
+engine.risk.compliance; modify/replace and cancel throttles (`check_modify`,
+`check_cancel`) sit beside the submit throttle.
 
 The live picture (marginal-VaR model, VIX, day trades, sectors) comes from the
 `LiveRiskState` the live risk monitor keeps up to date; see engine.risk.live_state.
@@ -41,6 +44,17 @@ from engine.domain import (
 )
 from engine.domain.proposals import ProposalIntent
 from engine.risk.breakers import vix_level, vix_size_multiplier
+from engine.risk.compliance import (
+    LOTTO_STRATEGIES,
+    DayNotionalLog,
+    check_day_notional,
+    check_leverage,
+    check_lotto_gate,
+    check_luld,
+    check_restricted,
+    check_ssr,
+    normalize_symbols,
+)
 from engine.risk.greek_limits import GreekLimits, greek_breaches
 from engine.risk.live_state import LiveRiskState
 from engine.risk.marginal import MarginalResult
@@ -99,8 +113,30 @@ class RiskLimits:
     pdt_min_equity: float = PDT_MIN_EQUITY
     max_day_trades: int = MAX_DAY_TRADES
     greeks: GreekLimits = field(default_factory=GreekLimits)
+    # Modify/replace and cancel throttles (spec: 100/s, like submits).
+    max_modifies_per_second: float = 100.0
+    max_cancels_per_second: float = 100.0
+    # Compliance and market-structure rules (engine.risk.compliance).
+    restricted: frozenset[str] = frozenset()
+    luld_tier2: frozenset[str] = frozenset()  # names with the 10 % band (else Tier 1, 5 %)
+    ssr_drop_pct: float = 0.10
+    max_day_notional: float = 5_000_000.0
+    max_leverage: float = 1.0
+    lotto_strategies: frozenset[str] = LOTTO_STRATEGIES
+    lotto_max_day_loss_pct: float = 0.05
+    lotto_min_equity: float = 10_000.0
 
     def __post_init__(self) -> None:
+        for name in ("restricted", "luld_tier2"):
+            object.__setattr__(
+                self, name, normalize_symbols(f"RiskLimits.{name}", getattr(self, name))
+            )
+        if isinstance(self.lotto_strategies, str):
+            raise ValueError(
+                f"RiskLimits.lotto_strategies={self.lotto_strategies!r} must be a set of names"
+            )
+        object.__setattr__(self, "lotto_strategies", frozenset(self.lotto_strategies))
+
         def frac(name: str, v: float | None, *, allow_zero: bool = False) -> None:
             if v is None:
                 return
@@ -120,6 +156,8 @@ class RiskLimits:
             "max_sector_concentration",
             "var99_limit_pct",
             "cvar99_limit_pct",
+            "ssr_drop_pct",
+            "lotto_max_day_loss_pct",
         ):
             frac(name, getattr(self, name))
         frac("buying_power_buffer_pct", self.buying_power_buffer_pct, allow_zero=True)
@@ -128,6 +166,10 @@ class RiskLimits:
             "max_orders_per_second",
             "stale_data_seconds",
             "pdt_min_equity",
+            "max_modifies_per_second",
+            "max_cancels_per_second",
+            "max_day_notional",
+            "max_leverage",
         ):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -136,6 +178,10 @@ class RiskLimits:
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 0):
                 raise ValueError(f"RiskLimits.{name}={v!r} must be a whole number >= 0")
+        if not (math.isfinite(self.lotto_min_equity) and self.lotto_min_equity >= 0):
+            raise ValueError(
+                f"RiskLimits.lotto_min_equity={self.lotto_min_equity!r} must be a number >= 0"
+            )
         if not 0.5 <= self.var_confidence < 1:
             raise ValueError(
                 f"RiskLimits.var_confidence={self.var_confidence!r} must be in [0.5, 1)"
@@ -169,6 +215,10 @@ class PreTradeInputs:
     strategy_positions: Mapping[str, Position] | None = None
     # Cash already promised to open orders (the broker holds it): not available to this one.
     open_order_holds: float = 0.0
+    # Prior session's close per symbol for the SSR rule (None = the monitor's LiveRiskState).
+    prior_closes: Mapping[str, float] | None = None
+    # Dollars already sent today (None = what `record_submit` counted).
+    day_notional: float | None = None
 
 
 def proposal_cost(proposal: TradeProposal, leg_prices: Mapping[str, float]) -> float:
@@ -206,11 +256,17 @@ class PreTradeRisk:
     throttle: RateThrottle | None = None
     live: LiveRiskState = field(default_factory=LiveRiskState)
     orders: OrderRateLog = field(default_factory=OrderRateLog)
+    day_notional: DayNotionalLog = field(default_factory=DayNotionalLog)
 
     def __post_init__(self) -> None:
         if self.throttle is None:
             self.throttle = RateThrottle(self.limits.max_orders_per_second)
+        # Modify and cancel count on the submit throttle's clock (market time in a replay).
+        clock = self.throttle.clock
+        self.modify_throttle = RateThrottle(self.limits.max_modifies_per_second, clock=clock)
+        self.cancel_throttle = RateThrottle(self.limits.max_cancels_per_second, clock=clock)
         self._memo: tuple[int, int, MarginalResult | Exception] | None = None
+        self._unit_notional: dict[str, float] = {}  # proposal id -> $ per unit at its check
 
     # -- API ------------------------------------------------------------------------------
 
@@ -233,6 +289,12 @@ class PreTradeRisk:
             if res.name == "pricing" and not res.passed:
                 break
         self._memo = None
+        if all(_good(inp.leg_prices.get(leg.symbol)) for leg in proposal.legs):
+            # What `record_submit` adds to the day's notional if this one is sent.
+            unit = abs(proposal_cost(proposal, inp.leg_prices)) / proposal.quantity
+            self._unit_notional[proposal.proposal_id] = unit
+            if len(self._unit_notional) > 10_000:  # checked but never sent: forget the oldest
+                del self._unit_notional[next(iter(self._unit_notional))]
         failed = [c for c in checks if not c.passed]
         approved = not failed
         return RiskDecision(
@@ -244,11 +306,34 @@ class PreTradeRisk:
             reason="approved" if approved else "; ".join(f"{c.name}: {c.message}" for c in failed),
         )
 
-    def record_submit(self, proposal: TradeProposal, now: datetime) -> None:
-        """Count an order sent to the broker (the engine calls this right before submit)."""
+    def record_submit(
+        self, proposal: TradeProposal, now: datetime, notional: float | None = None
+    ) -> None:
+        """Count an order sent to the broker (the engine calls this right before submit).
+
+        `notional` (dollars) defaults to the proposal's value at its last check, scaled to the
+        quantity sent (a person may have edited it)."""
         assert self.throttle is not None
         self.throttle.record()
         self.orders.record(proposal.underlying, now)
+        if notional is None:
+            notional = self._unit_notional.pop(proposal.proposal_id, 0.0) * proposal.quantity
+        self.day_notional.record(notional, now)
+
+    def check_modify(self) -> RiskCheckResult:
+        """May an open order be modified/replaced now?  Call before the broker's replace
+        and `record_modify` once it is sent."""
+        return _throttle_check("modify_rate", "modifies", self.modify_throttle)
+
+    def record_modify(self) -> None:
+        self.modify_throttle.record()
+
+    def check_cancel(self) -> RiskCheckResult:
+        """May an order be canceled now?  The kill switch never asks: it must always work."""
+        return _throttle_check("cancel_rate", "cancels", self.cancel_throttle)
+
+    def record_cancel(self) -> None:
+        self.cancel_throttle.record()
 
     def _checks(self, reducing: bool) -> list[Check]:
         always: list[Check] = [
@@ -256,6 +341,8 @@ class PreTradeRisk:
             self._check_pricing,
             self._check_stale_data,
             self._check_market_hours,
+            self._check_luld,
+            self._check_ssr,
             self._check_rate,
             self._check_order_rate,
             self._check_pdt,
@@ -266,8 +353,12 @@ class PreTradeRisk:
             *always,
             self._check_breakers,
             self._check_vix,
+            self._check_restricted,
+            self._check_lotto_gate,
             self._check_buying_power,
             self._check_order_notional,
+            self._check_day_notional,
+            self._check_leverage,
             self._check_position_size,
             self._check_max_loss,
             self._check_strategy_allocation,
@@ -308,6 +399,36 @@ class PreTradeRisk:
         if not inp.market_open:
             return _fail("market_hours", "regular session is closed")
         return _ok("market_hours", "regular session open")
+
+    def _check_luld(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
+        return check_luld(p, inp.leg_prices, self.limits.luld_tier2)
+
+    def _check_ssr(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
+        prior = inp.prior_closes if inp.prior_closes is not None else self.live.prior_close
+        return check_ssr(p, inp.portfolio, inp.leg_prices, prior, self.limits.ssr_drop_pct)
+
+    def _check_restricted(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
+        return check_restricted(p, self.limits.restricted)
+
+    def _check_lotto_gate(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
+        lim = self.limits
+        return check_lotto_gate(
+            p,
+            inp.portfolio,
+            strategies=lim.lotto_strategies,
+            max_day_loss=lim.lotto_max_day_loss_pct,
+            min_equity=lim.lotto_min_equity,
+        )
+
+    def _check_day_notional(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
+        order = abs(proposal_cost(p, inp.leg_prices))
+        today = (
+            inp.day_notional if inp.day_notional is not None else self.day_notional.today(inp.now)
+        )
+        return check_day_notional(order, today, self.limits.max_day_notional)
+
+    def _check_leverage(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
+        return check_leverage(p, inp.portfolio, inp.leg_prices, self.limits.max_leverage)
 
     def _check_rate(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         assert self.throttle is not None
@@ -659,6 +780,15 @@ class PreTradeRisk:
             value=top.after,
             limit=top.limit,
         )
+
+
+def _throttle_check(name: str, what: str, throttle: RateThrottle) -> RiskCheckResult:
+    n = throttle.count()
+    lim = throttle.per_second
+    msg = f"{n} {what} in the last second"
+    if n >= lim:
+        return _fail(name, f"RATE_LIMIT: {msg} (limit {lim:g}/s)", value=n, limit=lim)
+    return _ok(name, msg, value=n, limit=lim)
 
 
 def _budget(

@@ -18,7 +18,8 @@ __all__ = ["OrderRateLog", "RateThrottle"]
 
 
 class RateThrottle:
-    """Sliding one-second window of order submits (spec: 100 per second by default)."""
+    """Sliding one-second window of order actions (spec: 100 per second by default); one each
+    for submits, modifies/replaces and cancels."""
 
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
         if not per_second > 0:
@@ -26,6 +27,10 @@ class RateThrottle:
         self.per_second = per_second
         self._clock = clock
         self._stamps: deque[float] = deque()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
 
     def count(self) -> int:
         now = self._clock()

@@ -92,6 +92,24 @@ class RiskConfig(_Section):
     max_name_concentration: float = Field(default=0.30, gt=0, le=1)
     max_etf_concentration: float = Field(default=0.80, gt=0, le=1)
     buying_power_buffer_pct: float = Field(default=0.0, ge=0, lt=1)
+    # Spec §4 compliance and market-structure rules (engine.risk.compliance).
+    max_modifies_per_second: float = Field(default=100.0, gt=0)
+    max_cancels_per_second: float = Field(default=100.0, gt=0)
+    restricted_symbols: list[str] = Field(default_factory=list)
+    luld_tier2_symbols: list[str] = Field(default_factory=list)
+    ssr_drop_pct: float = Field(default=0.10, gt=0, le=1)
+    max_day_notional: float = Field(default=5_000_000.0, gt=0)
+    max_leverage: float = Field(default=1.0, gt=0, le=10)
+    lotto_max_day_loss_pct: float = Field(default=0.05, gt=0, le=1)
+    lotto_min_equity: float = Field(default=10_000.0, ge=0)
+
+    @field_validator("restricted_symbols", "luld_tier2_symbols")
+    @classmethod
+    def _symbols(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if not s.strip() or not s.strip().replace(".", "").isalnum()]
+        if bad:
+            raise ValueError(f"symbols must be ticker strings like 'GME'; bad: {bad!r}")
+        return [s.strip().upper() for s in v]
 
 
 class StoreConfig(_Section):

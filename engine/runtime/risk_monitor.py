@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from engine.data.calendar import MarketCalendar
 from engine.data.protocol import DataUnavailable, MarketData
 from engine.domain import BadMarketData, Fill, OptionContract, Portfolio, Side
+from engine.domain.events import RiskUpdated
 from engine.risk.breakers import (
     BREAKERS,
     BreakerBoard,
@@ -65,6 +66,10 @@ class MonitorConfig:
     garch: bool = True
     vix_symbol: str = "VIX"
     vix_check_every: timedelta = timedelta(seconds=300)
+    # `RiskUpdated` goes out when the picture moves (state, breakers, a new snapshot, or a
+    # gauge by `event_move` of equity) and at least every `event_every` of market time.
+    event_every: timedelta = timedelta(minutes=5)
+    event_move: float = 0.001
 
     def __post_init__(self) -> None:
         if self.snapshot_every <= timedelta(0):
@@ -73,6 +78,10 @@ class MonitorConfig:
             raise ValueError(f"levels={self.levels!r} must include 0.99 (the VaR budget level)")
         if self.lookback < 30:
             raise ValueError(f"lookback={self.lookback!r} must be >= 30 days")
+        if self.event_every <= timedelta(0):
+            raise ValueError(f"event_every={self.event_every!r} must be positive")
+        if not (math.isfinite(self.event_move) and self.event_move >= 0):
+            raise ValueError(f"event_move={self.event_move!r} must be a fraction >= 0")
         if self.monte_carlo_paths < 0:
             raise ValueError(f"monte_carlo_paths={self.monte_carlo_paths!r} must be >= 0")
 
@@ -113,6 +122,10 @@ class LiveRiskMonitor:
         self._vix_ref: tuple[datetime, float] | None = None
         self._vix_spike = False
         self._state_by_monitor: TradingState | None = None
+        self._close_day: date | None = None
+        self._last_event: RiskUpdated | None = None
+        self._saved_notional: tuple[date | None, float] = (None, 0.0)
+        self._last_close: dict[str, float] = {}
         self._now = datetime.min.replace(tzinfo=UTC)
         self.snapshots = 0
         self.snapshot_seconds = 0.0
@@ -150,6 +163,7 @@ class LiveRiskMonitor:
         if not self._loaded:
             await self._load(view)
         now = self._now = view.now
+        self._track_closes(view)
         vix = self._vix(view)
         metrics = self._metrics(view, vix)
         self._sync_with_engine(view, metrics)
@@ -161,6 +175,9 @@ class LiveRiskMonitor:
                 self._consecutive_errors.clear()
         if upd.changed:
             self._dirty = True
+        dn = self.risk.day_notional
+        if (dn.day, dn.total) != self._saved_notional:
+            self._dirty = True  # orders were sent: the day's notional survives a restart
         self.risk.live.vix = vix
         self.risk.live.size_multiplier = vix_size_multiplier(vix, self.board.config)
         new_var: float | None = None
@@ -191,6 +208,70 @@ class LiveRiskMonitor:
     def report(self) -> RiskReport | None:
         """The latest full risk report (None until the first snapshot succeeded)."""
         return self._report
+
+    def risk_event(
+        self,
+        ts: datetime,
+        portfolio: Portfolio,
+        trading_state: TradingState,
+        tripped: tuple[str, ...],
+    ) -> RiskUpdated | None:
+        """The bus event for the picture as it stands, or None when nothing moved enough to
+        be worth telling (see `MonitorConfig.event_every`).  The engine publishes it after
+        applying this tick's update, so the state and breakers are the ones it acted on."""
+        eq = portfolio.equity
+        cfg = self.board.config
+        lim = self.risk.limits
+        r = None if self._report_error else self._report
+        g = r.greeks_total if r is not None else None
+        sod = _f(portfolio.start_of_day_equity)
+        peak = _f(portfolio.peak_equity)
+        ev = RiskUpdated(
+            ts=ts,
+            equity=eq,
+            var99=r.var_dollars(0.99) if r is not None else None,
+            var99_budget=lim.var99_limit_pct * eq,
+            cvar99=r.cvar_dollars(0.99) if r is not None else None,
+            cvar99_budget=lim.cvar99_limit_pct * eq,
+            drawdown=max(0.0, (peak - eq) / peak) if peak else 0.0,
+            drawdown_limit=cfg.order_drawdown_pct,
+            day_loss=max(0.0, (sod - eq) / sod) if sod else 0.0,
+            day_loss_limit=cfg.daily_loss_pct,
+            gross_exposure=portfolio.gross_exposure,
+            net_delta=g.delta if g is not None else None,
+            net_vega=g.vega if g is not None else None,
+            trading_state=trading_state.value,
+            breakers=tripped,
+            size_multiplier=self.risk.live.size_multiplier,
+            vix=self.risk.live.vix,
+            snapshot_at=r.ts if r is not None else None,
+            error=self._report_error,
+        )
+        if not self._worth_telling(ev):
+            return None
+        self._last_event = ev
+        return ev
+
+    def _worth_telling(self, ev: RiskUpdated) -> bool:
+        last = self._last_event
+        if last is None or ev.ts - last.ts >= self.config.event_every:
+            return True
+        if (
+            ev.trading_state != last.trading_state
+            or ev.breakers != last.breakers
+            or ev.snapshot_at != last.snapshot_at
+            or ev.error != last.error
+            or ev.size_multiplier != last.size_multiplier
+        ):
+            return True
+        eq = ev.equity if ev.equity > 0 else 1.0
+        move = self.config.event_move
+        return (
+            abs(ev.drawdown - last.drawdown) >= move
+            or abs(ev.day_loss - last.day_loss) >= move
+            or abs(ev.gross_exposure - last.gross_exposure) / eq >= move
+            or abs(ev.equity - last.equity) / eq >= move
+        )
 
     @property
     def last_error(self) -> str:
@@ -282,6 +363,19 @@ class LiveRiskMonitor:
             backtest_zone=None if bt is None else bt.zone,
         )
 
+    def _track_closes(self, view: MonitorView) -> None:
+        """Prior-session closes for the SSR rule: the last price seen in the previous session
+        (seeded from the daily history at a snapshot after a restart)."""
+        day = view.now.date()
+        if self._close_day is not None and day != self._close_day and self._last_close:
+            self.risk.live.prior_close = dict(self._last_close)
+            self._last_close = {}
+        self._close_day = day
+        if view.market_open:
+            for sym, bar in view.bars.items():
+                if math.isfinite(bar.close) and bar.close > 0:
+                    self._last_close[sym] = bar.close
+
     def _vix(self, view: MonitorView) -> float | None:
         bar = view.bars.get(self.config.vix_symbol)
         vix = bar.close if bar is not None and math.isfinite(bar.close) else None
@@ -348,6 +442,9 @@ class LiveRiskMonitor:
         sectors, betas = self._static_data(market)
         self.risk.live.sectors = sectors
         history = await self._history_for(market, view.now)
+        if history.dates and history.dates[-1] < view.now.date():
+            seed = {s: float(history.last_close[i]) for i, s in enumerate(history.symbols)}
+            self.risk.live.prior_close = {**seed, **self.risk.live.prior_close}
         spots: dict[str, float] = {
             s: b.close for s, b in view.bars.items() if math.isfinite(b.close) and b.close > 0
         }
@@ -529,6 +626,8 @@ class LiveRiskMonitor:
             return
         self.board.load_json(data.get("board"))
         self.risk.live.day_trades.load_json(data.get("day_trades"))
+        self.risk.day_notional.load_json(data.get("day_notional"))
+        self._saved_notional = (self.risk.day_notional.day, self.risk.day_notional.total)
         streak = data.get("loss_streak")
         if isinstance(streak, int) and streak >= 0:
             self._loss_streak = streak
@@ -541,11 +640,13 @@ class LiveRiskMonitor:
         if self.store is None:
             return
         self.risk.live.day_trades.prune(now.date())
+        self._saved_notional = (self.risk.day_notional.day, self.risk.day_notional.total)
         await self.store.set_setting(
             SETTING_MONITOR,
             {
                 "board": self.board.to_json(),
                 "day_trades": self.risk.live.day_trades.to_json(),
+                "day_notional": self.risk.day_notional.to_json(),
                 "loss_streak": self._loss_streak,
                 "state_by_monitor": None
                 if self._state_by_monitor is None

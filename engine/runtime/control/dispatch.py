@@ -158,4 +158,8 @@ class Dispatcher:
             except Exception as exc:
                 return Outcome(False, f"daily bars {db.symbol}: {exc}", error=ErrorCode.FAILED)
             return Outcome(True, "", to_jsonable(list(bars)))
+        if method == "risk_report":
+            # Built off the event loop by the local client; the risk monitor's numbers as
+            # the embedded desk sees them.
+            return Outcome(True, "", to_jsonable(await self._client.risk_report()))
         raise LookupError(f"no read method {method!r}")

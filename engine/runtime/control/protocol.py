@@ -401,6 +401,7 @@ METHODS: Final[Mapping[str, MethodSpec]] = {
         _spec("status", NoParams, Role.MONITOR),
         _spec("option_chain", OptionChainParams, Role.MONITOR),
         _spec("daily_bars", DailyBarsParams, Role.MONITOR),
+        _spec("risk_report", NoParams, Role.MONITOR),
         _spec("confirm", ConfirmParams, Role.TRADER),
         _spec("reject", RejectParams, Role.TRADER),
         _spec("pause_strategy", StrategyParams, Role.TRADER),

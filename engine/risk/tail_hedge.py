@@ -1,0 +1,199 @@
+"""Tail hedge (spec §5): when VIX >= 25, propose ~20-delta puts ~30 days out on the index
+covering 5 % of the book's value, roll them when 7 days are left, and never spend more than
+2 % of value on hedges in any 365 days.
+
+A proposal generator, not an order path: it returns `TradeProposal`s (strategy
+"tail_hedge") that go through the pre-trade checks and the confirmation gate like any
+other.  It is pure - the caller passes the candidate puts with their mids and deltas (priced
+by engine.pricing or quoted by the broker) and what was spent on hedges in the last year.
+
+Sizing: "5 % of value" is the hedged notional, so contracts = floor(5 % x value / (spot x
+100)), at least one (an index put covers ~$50k of notional; a smaller book hedges with one
+contract or not at all).  The spend cap then trims the count, and blocks the hedge outright
+when even one contract would break it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from engine.domain import (
+    OptionContract,
+    OrderLeg,
+    OrderType,
+    Portfolio,
+    PositionEffect,
+    ProposalIntent,
+    Side,
+    TradeProposal,
+)
+from engine.domain.proposals import make_proposal_id
+
+__all__ = ["HedgeCandidate", "TailHedgeConfig", "TailHedgePlan", "plan_tail_hedge"]
+
+STRATEGY = "tail_hedge"
+
+
+@dataclass(frozen=True, slots=True)
+class TailHedgeConfig:
+    vix_trigger: float = 25.0
+    target_delta: float = 0.20  # absolute put delta
+    target_dte: int = 30
+    min_dte: int = 20  # candidates outside [min_dte, max_dte] are not ~30 DTE
+    max_dte: int = 45
+    hedge_pct: float = 0.05  # hedged notional as a fraction of the book's value
+    roll_dte: int = 7
+    max_annual_spend_pct: float = 0.02
+    underlying: str = "SPY"
+
+    def __post_init__(self) -> None:
+        for name in ("target_delta", "hedge_pct", "max_annual_spend_pct"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and 0 < v <= 1):
+                raise ValueError(f"TailHedgeConfig.{name}={v!r} must be a fraction, 0 < x <= 1")
+        if not 0 <= self.roll_dte < self.min_dte <= self.target_dte <= self.max_dte:
+            raise ValueError(
+                f"TailHedgeConfig DTEs must satisfy 0 <= roll_dte ({self.roll_dte}) < min_dte "
+                f"({self.min_dte}) <= target_dte ({self.target_dte}) <= max_dte ({self.max_dte})"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeCandidate:
+    contract: OptionContract
+    mid: float  # per share
+    delta: float  # per share, negative for a put
+
+
+@dataclass(frozen=True, slots=True)
+class TailHedgePlan:
+    action: str  # none | open | roll | hold | blocked
+    reason: str
+    proposals: tuple[TradeProposal, ...] = ()
+    contracts: int = 0
+    cost: float = 0.0  # dollars of premium the new puts cost at mid
+    budget_left: float = 0.0  # dollars of the 365-day allowance left before this plan
+
+
+def _dte(c: OptionContract, now: datetime) -> int:
+    return (c.expiry - now.date()).days
+
+
+def plan_tail_hedge(
+    *,
+    now: datetime,
+    portfolio: Portfolio,
+    vix: float | None,
+    spot: float,
+    candidates: Sequence[HedgeCandidate],
+    spent_last_year: float,
+    config: TailHedgeConfig = TailHedgeConfig(),
+) -> TailHedgePlan:
+    cfg = config
+    value = portfolio.equity
+    budget_left = max(0.0, cfg.max_annual_spend_pct * value - max(spent_last_year, 0.0))
+    hedges = [
+        (pos, inst)
+        for pos in portfolio.positions.values()
+        if isinstance(inst := pos.instrument, OptionContract)
+        and inst.underlying == cfg.underlying
+        and not inst.is_call
+        and pos.quantity > 0
+    ]
+    expiring = [pos for pos, c in hedges if _dte(c, now) <= cfg.roll_dte]
+    live = [pos for pos, c in hedges if _dte(c, now) > cfg.roll_dte]
+    if vix is None or not math.isfinite(vix) or vix < cfg.vix_trigger:
+        label = "unknown" if vix is None else f"{vix:.1f}"
+        return TailHedgePlan(
+            "none", f"VIX {label} below {cfg.vix_trigger:g}: no hedge", budget_left=budget_left
+        )
+    if live:
+        return TailHedgePlan(
+            "hold",
+            f"hedged: {sum(h.quantity for h in live)} {cfg.underlying} puts with > {cfg.roll_dte} days left",
+            budget_left=budget_left,
+        )
+    if not (math.isfinite(spot) and spot > 0):
+        raise ValueError(f"spot={spot!r} must be a positive price of {cfg.underlying}")
+    usable = [
+        c
+        for c in candidates
+        if c.contract.underlying == cfg.underlying
+        and not c.contract.is_call
+        and cfg.min_dte <= _dte(c.contract, now) <= cfg.max_dte
+        and math.isfinite(c.mid)
+        and c.mid > 0
+        and math.isfinite(c.delta)
+        and c.delta < 0
+    ]
+    if not usable:
+        return TailHedgePlan(
+            "blocked",
+            f"no priced {cfg.underlying} put {cfg.min_dte}-{cfg.max_dte} days out",
+            budget_left=budget_left,
+        )
+    pick = min(
+        usable,
+        key=lambda c: (
+            abs(abs(c.delta) - cfg.target_delta),
+            abs(_dte(c.contract, now) - cfg.target_dte),
+            c.contract.strike,
+        ),
+    )
+    per_contract = pick.mid * pick.contract.multiplier
+    want = max(1, math.floor(cfg.hedge_pct * value / (spot * pick.contract.multiplier)))
+    affordable = math.floor(budget_left / per_contract + 1e-9)
+    n = min(want, affordable)
+    if n <= 0:
+        return TailHedgePlan(
+            "blocked",
+            f"one put costs ${per_contract:,.0f}, {cfg.max_annual_spend_pct:.0%}/yr hedge "
+            f"budget has ${budget_left:,.0f} left",
+            budget_left=budget_left,
+        )
+    why = (
+        f"VIX {vix:.1f} >= {cfg.vix_trigger:g}: tail hedge {n} x {pick.contract.symbol} "
+        f"(delta {pick.delta:.2f}, {_dte(pick.contract, now)} DTE) covering "
+        f"{cfg.hedge_pct:.0%} of ${value:,.0f}"
+    )
+    price = Decimal(str(pick.mid)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    proposals: list[TradeProposal] = []
+    for old in expiring:
+        proposals.append(
+            TradeProposal(
+                proposal_id=make_proposal_id(STRATEGY, now, f"close:{old.symbol}"),
+                strategy=STRATEGY,
+                created_at=now,
+                intent=ProposalIntent.CLOSE,
+                legs=(OrderLeg(old.instrument, Side.SELL, 1, PositionEffect.CLOSE),),
+                quantity=old.quantity,
+                reason=f"roll tail hedge: {old.symbol} has <= {cfg.roll_dte} days left",
+                order_type=OrderType.MARKET,
+            )
+        )
+    proposals.append(
+        TradeProposal(
+            proposal_id=make_proposal_id(STRATEGY, now, pick.contract.symbol),
+            strategy=STRATEGY,
+            created_at=now,
+            intent=ProposalIntent.OPEN,
+            legs=(OrderLeg(pick.contract, Side.BUY),),
+            quantity=n,
+            reason=why,
+            order_type=OrderType.LIMIT,
+            limit_price=price,
+            max_loss=price * pick.contract.multiplier * n,
+        )
+    )
+    return TailHedgePlan(
+        "roll" if expiring else "open",
+        why,
+        tuple(proposals),
+        contracts=n,
+        cost=per_contract * n,
+        budget_left=budget_left,
+    )
