@@ -15,10 +15,16 @@ bar), trade market orders, size each entry at a fixed fraction of equity, no com
 * ``vector_bars_per_s``: the sweep fast path (`sma_cross_positions` + `vector_returns`).
 
 Prints ONE JSON line. Run: ``.venv/bin/python benchmarks/backtest.py`` (about a minute).
+
+``--mode all-ten``: every registry strategy (``wsb backtest --strategy all``) over
+``--years`` (default 5) of daily sessions on ``--symbols`` (default 30) simulated names, the
+full engine path, ``step=day``; one JSON line with the wall and CPU seconds of each repeat
+(median reported), sessions, fills, round trips and whether it beat ``target_s`` (60 s).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -182,7 +188,83 @@ def run_vector(closes: np.ndarray) -> float:
     return time.perf_counter() - t0
 
 
+# The names the ten strategies scan most (every strategy keeps at least three of its own).
+ALL_TEN_SYMBOLS = (
+    "AMZN", "AMD", "NVDA", "MSFT", "META", "TSLA", "GOOGL", "AAPL", "AMC", "PLTR",
+    "GME", "COIN", "ARM", "SMCI", "MSTR", "SPY", "QQQ", "IWM", "NFLX", "ADBE",
+    "CRM", "VTI", "SMH", "SOXX", "ARKK", "AVGO", "COST", "V", "MA", "LIN",
+)  # fmt: skip
+ALL_TEN_START = date(2020, 1, 2)
+ALL_TEN_TARGET_S = 60.0
+
+
+def all_ten(years: int, n_symbols: int, repeats: int) -> dict[str, Any]:
+    from engine.backtest.strategy_set import expand_names
+
+    if not 1 <= n_symbols <= len(ALL_TEN_SYMBOLS):
+        raise SystemExit(f"--symbols {n_symbols}: allowed 1..{len(ALL_TEN_SYMBOLS)}")
+    cal = default_calendar()
+    sessions = cal.sessions(ALL_TEN_START, date(ALL_TEN_START.year + years, 1, 1))[:-1]
+    symbols = ALL_TEN_SYMBOLS[:n_symbols]
+    cfg = BacktestConfig(
+        strategies=expand_names("all"),
+        start=sessions[0],
+        end=sessions[-1],
+        data=DataSpec("sim"),
+        symbols=symbols,
+        step="day",
+        seed=7,
+        profile="wsb_2025",
+    )
+    walls: list[float] = []
+    cpus: list[float] = []
+    res = None
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = run_backtest_sync(cfg)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        if not res.checks.ok:
+            raise SystemExit(f"consistency checks failed: {res.checks}")
+    assert res is not None
+    wall = statistics.median(walls)
+    return {
+        "bench": "backtest_all_ten",
+        "strategies": len(cfg.strategies),
+        "symbols": len(symbols),
+        "years": years,
+        "sessions": len(res.sessions),
+        "repeats": repeats,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(statistics.median(cpus), 2),
+        "walls_s": [round(w, 2) for w in walls],
+        "fills": len(res.fills),
+        "trades": len(res.trades),
+        "errors": list(res.errors),
+        "fingerprint": res.fingerprint()[:16],
+        "target_s": ALL_TEN_TARGET_S,
+        "meets_target": wall < ALL_TEN_TARGET_S,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--mode", choices=("sma", "all-ten"), default="sma")
+    ap.add_argument("--repeats", type=int, default=None, help="runs per side (median)")
+    ap.add_argument("--years", type=int, default=5, help="all-ten: years of sessions")
+    ap.add_argument("--symbols", type=int, default=30, help="all-ten: how many names")
+    args = ap.parse_args()
+    if args.mode == "all-ten":
+        out = all_ten(args.years, args.symbols, args.repeats or 1)
+        print(json.dumps(out, separators=(",", ":")))
+        return
+    sma(args.repeats or REPEATS)
+
+
+def sma(repeats: int) -> None:
     cal = default_calendar()
     sessions = cal.sessions(START, date(2030, 12, 31))[:SESSIONS]
     end = sessions[-1]
@@ -192,7 +274,7 @@ def main() -> None:
     ours: list[dict[str, float]] = []
     theirs: list[dict[str, float]] = []
     vec: list[float] = []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         ours.append(run_engine(end, closes))
         theirs.append(run_backtrader(frames))
         vec.append(run_vector(closes))
@@ -208,7 +290,7 @@ def main() -> None:
         "symbols": len(SYMBOLS),
         "sessions": len(sessions),
         "bars": bars,
-        "repeats": REPEATS,
+        "repeats": repeats,
         "engine_bars_per_s": round(engine_bps),
         "engine_loop_bars_per_s": round(bars / eng_loop),
         "backtrader_bars_per_s": round(bt_bps),

@@ -4,20 +4,49 @@ run_backtest(BacktestConfig(...)) -> BacktestResult      (async; run_backtest_sy
 walk_forward_splits(sessions, train=, test=) -> [Split]
 run_sweep(config, strategy, grid, splits=...) -> SweepResult   (processes or Dask)
 write_report(result, directory) -> ReportFiles                  (engine.backtest.report)
+
+Names are imported on first use (PEP 562), so importing one submodule does not load
+the whole package (NumPy, SciPy, pandas) with it.
 """
 
-from engine.backtest.config import BacktestConfig, DataSpec
-from engine.backtest.result import BacktestResult, ConsistencyReport, DailyRecord
-from engine.backtest.runner import (
-    BacktestCancelled,
-    CancelFn,
-    ProgressFn,
-    prepare_data,
-    run_backtest,
-    run_backtest_sync,
-)
-from engine.backtest.sweep import SweepResult, SweepRow, param_grid, run_sweep
-from engine.backtest.walkforward import Split, walk_forward_splits
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.backtest.config import BacktestConfig, DataSpec
+    from engine.backtest.result import BacktestResult, ConsistencyReport, DailyRecord
+    from engine.backtest.runner import (
+        BacktestCancelled,
+        CancelFn,
+        ProgressFn,
+        prepare_data,
+        run_backtest,
+        run_backtest_sync,
+    )
+    from engine.backtest.sweep import SweepResult, SweepRow, param_grid, run_sweep
+    from engine.backtest.walkforward import Split, walk_forward_splits
+
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "BacktestConfig": ("engine.backtest.config", "BacktestConfig"),
+    "DataSpec": ("engine.backtest.config", "DataSpec"),
+    "BacktestResult": ("engine.backtest.result", "BacktestResult"),
+    "ConsistencyReport": ("engine.backtest.result", "ConsistencyReport"),
+    "DailyRecord": ("engine.backtest.result", "DailyRecord"),
+    "BacktestCancelled": ("engine.backtest.runner", "BacktestCancelled"),
+    "CancelFn": ("engine.backtest.runner", "CancelFn"),
+    "ProgressFn": ("engine.backtest.runner", "ProgressFn"),
+    "prepare_data": ("engine.backtest.runner", "prepare_data"),
+    "run_backtest": ("engine.backtest.runner", "run_backtest"),
+    "run_backtest_sync": ("engine.backtest.runner", "run_backtest_sync"),
+    "SweepResult": ("engine.backtest.sweep", "SweepResult"),
+    "SweepRow": ("engine.backtest.sweep", "SweepRow"),
+    "param_grid": ("engine.backtest.sweep", "param_grid"),
+    "run_sweep": ("engine.backtest.sweep", "run_sweep"),
+    "Split": ("engine.backtest.walkforward", "Split"),
+    "walk_forward_splits": ("engine.backtest.walkforward", "walk_forward_splits"),
+}
 
 __all__ = [
     "BacktestCancelled",
@@ -38,3 +67,17 @@ __all__ = [
     "run_sweep",
     "walk_forward_splits",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -7,8 +7,17 @@ dozen store calls per session. So backtests use the very same `Store` class (eve
 transaction, ledger check and migration unchanged) on a connection object that exposes the
 part of aiosqlite's interface the store uses and executes each statement at once.
 
-The database is a real SQLite file (WAL, as the store requires); `synchronous=OFF` because a
-backtest that dies is simply run again.
+Commits are grouped (`durability="session"`, the default): the connection keeps one SQLite
+transaction open and the runner commits it once per session (`commit_group`). The store's own
+transactions become savepoints inside it, so each is still all-or-nothing (a failed
+`record_fill` rolls back to its savepoint, not the whole session), and every row the live
+store writes is written here too, through the same statements. What a backtest gives up is
+only durability inside a session: killed mid-session, the file holds every session up to the
+last completed one (a backtest that dies is simply run again). `durability="statement"`
+commits every store call on its own, as the live store does.
+
+The database is a real SQLite file (WAL, as the store requires); `synchronous=OFF` for the
+same reason.
 """
 
 from __future__ import annotations
@@ -16,35 +25,73 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import aiosqlite
 
 from engine.store import Store
 
+Durability = Literal["session", "statement"]
+
+_SAVEPOINT = "SAVEPOINT store_tx"
+_RELEASE = "RELEASE store_tx"
+
 
 class InlineConnection:
-    """The subset of `aiosqlite.Connection` that `engine.store` calls, executed synchronously."""
+    """The subset of `aiosqlite.Connection` that `engine.store` calls, executed synchronously.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    With `grouped`, the store's BEGIN/COMMIT/ROLLBACK become a savepoint, its release and a
+    roll back to it, inside one transaction that only `commit_group` (or `close`) commits.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, *, grouped: bool = False) -> None:
         self._conn = conn
+        self._grouped = grouped
+
+    def _open(self) -> None:
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, parameters)
+        conn = self._conn
+        if not self._grouped:
+            return conn.execute(sql, parameters)
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        # The store issues these four control statements verbatim (engine/store/base.py).
+        if sql.startswith("BEGIN"):
+            return conn.execute(_SAVEPOINT)
+        if sql == "COMMIT":
+            return conn.execute(_RELEASE)
+        if sql == "ROLLBACK":
+            conn.execute("ROLLBACK TO store_tx")
+            return conn.execute(_RELEASE)
+        return conn.execute(sql, parameters)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        if self._grouped:
+            self._open()
         return self._conn.executemany(sql, rows)
 
     async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        if self._grouped:
+            self._open()
         return self._conn.execute(sql, parameters).fetchall()
 
     async def executescript(self, script: str) -> sqlite3.Cursor:
+        self.commit_group()
         return self._conn.executescript(script)
 
     async def commit(self) -> None:
-        self._conn.commit()
+        self.commit_group()
+
+    def commit_group(self) -> None:
+        """Commit everything written since the last group commit (one WAL append)."""
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
 
     async def close(self) -> None:
+        self.commit_group()
         self._conn.close()
 
     @property
@@ -52,8 +99,11 @@ class InlineConnection:
         return self._conn.in_transaction
 
 
-async def open_backtest_store(path: Path) -> Store:
-    """A `Store` on `path` (created and migrated by `Store.open`) whose statements run inline."""
+async def open_backtest_store(path: Path, *, durability: Durability = "session") -> Store:
+    """A `Store` on `path` (created and migrated by `Store.open`) whose statements run inline;
+    with ``durability="session"`` call `commit_group(store)` at every session end."""
+    if durability not in ("session", "statement"):
+        raise ValueError(f"durability={durability!r}: allowed 'session', 'statement'")
     store = await Store.open(path, equity_batch=4096, equity_flush_seconds=3600.0)
     # Store.open created the file, checked WAL and migrated the schema; now swap aiosqlite's
     # threaded connection for an inline one on the same file.
@@ -65,5 +115,13 @@ async def open_backtest_store(path: Path) -> Store:
     raw.execute("PRAGMA journal_mode = WAL")
     raw.execute("PRAGMA synchronous = OFF")
     raw.execute("PRAGMA foreign_keys = ON")
-    store._conn = cast(aiosqlite.Connection, InlineConnection(raw))
+    inline = InlineConnection(raw, grouped=durability == "session")
+    store._conn = cast(aiosqlite.Connection, inline)
     return store
+
+
+def commit_group(store: Store) -> None:
+    """Commit a grouped backtest store's open transaction (no-op for any other store)."""
+    conn = store._conn
+    if isinstance(conn, InlineConnection):
+        conn.commit_group()

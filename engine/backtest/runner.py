@@ -2,9 +2,11 @@
 
 The engine is the one `wsb run` uses (`engine.runtime.engine.Engine`): strategies propose,
 `PreTradeRisk` checks, the gate auto-approves, the paper broker fills against the modelled
-bid/ask with slippage and commissions, every fill is committed to a SQLite store before the
-ledger applies it. Only the clock (a `ReplayClock`, never paced) and the market (simulator or
-history) differ from a live session.
+bid/ask with slippage and commissions, every fill is written to the SQLite store before the
+ledger applies it. Only the clock (a `ReplayClock`, never paced), the market (simulator or
+history) and two costs a replay does not need differ from a live session: the engine runs in
+``replay`` mode (strategies and fills on the market loop's own task; see `Engine`) and the
+store commits once per session (`engine.backtest.inline_store`), the same rows either way.
 
 Daily strategies step one tick per session (`step="day"`: the engine ticks in the session's
 last minute with that session's daily bars); intraday ones step every market minute.
@@ -31,7 +33,7 @@ from typing import Any
 from engine.analytics import attribute_pnl, round_trips, summarize
 from engine.backtest.config import BacktestConfig, DataSpec, ordered_unique
 from engine.backtest.consistency import check_attribution, check_equity_curve
-from engine.backtest.inline_store import open_backtest_store
+from engine.backtest.inline_store import commit_group, open_backtest_store
 from engine.backtest.result import BacktestResult, ConsistencyReport, DailyRecord
 from engine.backtest.sources import (
     CsvMinuteFeed,
@@ -196,6 +198,7 @@ async def _build(config: BacktestConfig, strategies: Sequence[Strategy], db_path
         # Daily steps: one snapshot per session, at its close (the engine forces it there).
         equity_snapshot_every=timedelta(days=7) if step == "day" else timedelta(minutes=30),
         step=step,
+        replay=True,
     )
     return _Run(config, source, engine, store, step, remembering.daily_bars_at)
 
@@ -303,6 +306,8 @@ async def _run(
                     "the replay and the engine disagree on the session sequence"
                 )
             rec, n_bars = await _record(run, session)
+            # The session's writes become durable together (see inline_store).
+            commit_group(store)
             bars_seen += n_bars
             daily.append(rec)
             if progress is not None:

@@ -190,6 +190,7 @@ class PaperBroker:
         self._last_closed_session: date | None = None
         self._deferred_warned: set[tuple[str, date]] = set()
         self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
+        self._held_fills: list[Fill] | None = None  # see hold_fills
         self._order_updates: FanOut[Order] = FanOut(keep_backlog=False)
 
     # -- Broker protocol ------------------------------------------------------------------
@@ -310,7 +311,31 @@ class PaperBroker:
     def pending_fills(self) -> int:
         """Fills published but not yet taken off the stream by a subscriber; the engine waits
         for zero before it reads the book, so it never acts on a fill it has not stored."""
-        return self._fills.pending()
+        held = len(self._held_fills) if self._held_fills is not None else 0
+        return self._fills.pending() + held
+
+    def hold_fills(self) -> None:
+        """From now on keep fills for `take_fills` instead of sending them on `fills()`.
+
+        For a replay whose engine stores each fill on its own task right after the call that
+        made it: a fill then needs no hop through a queue and a second task. Call it before
+        any fill exists (nothing already published is moved)."""
+        if self._held_fills is None:
+            self._held_fills = []
+
+    def take_fills(self) -> list[Fill]:
+        """The held fills, oldest first, and forget them (see `hold_fills`)."""
+        held = self._held_fills
+        if not held:
+            return []
+        self._held_fills = []
+        return held
+
+    def _publish_fill(self, fill: Fill) -> None:
+        if self._held_fills is not None:
+            self._held_fills.append(fill)
+        else:
+            self._fills.publish(fill)
 
     def close(self) -> None:
         """End the fill and order-update streams (engine shutdown)."""
@@ -709,7 +734,7 @@ class PaperBroker:
         for fill in fills:
             self._apply(fill)
         for fill in fills:
-            self._fills.publish(fill)
+            self._publish_fill(fill)
         self._order_updates.publish(self._orders[coid])
 
     def _fill_problem(
@@ -915,5 +940,5 @@ class PaperBroker:
         for fill in fills:
             self._apply(fill)
         for fill in fills:
-            self._fills.publish(fill)
+            self._publish_fill(fill)
         self._order_updates.publish(self._orders[coid])

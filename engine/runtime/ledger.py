@@ -27,14 +27,55 @@ MANUAL = "manual"
 
 class Ledger:
     def __init__(self, cash: Decimal) -> None:
-        self.cash = cash
+        # Every change bumps `_version` (holdings changes also `_holdings_version`): the engine
+        # asks for the portfolio several times a tick, and rebuilding it (collateral rules,
+        # a copy of the book) each time cost more than the tick's own work.
+        self._version = 0
+        self._holdings_version = 0
+        self._cash = cash
         self.positions: dict[str, Position] = {}
         self.by_strategy: dict[str, dict[str, Position]] = {}
         self.marks: dict[str, float] = {}
-        self.start_of_day_equity: Decimal | None = None
-        self.peak_equity: Decimal | None = None
+        self._start_of_day_equity: Decimal | None = None
+        self._peak_equity: Decimal | None = None
         # Realised P&L of positions already closed, per strategy (open ones carry their own).
         self._realized: dict[str, float] = {}
+        self._portfolio_memo: tuple[int, datetime, Decimal, Portfolio] | None = None
+        self._reserved_memo: tuple[int, Decimal] | None = None
+        self._strategy_memo: dict[str, tuple[int, Mapping[str, Position]]] = {}
+        self._risk_memo: dict[tuple[str, str], tuple[int, float]] = {}
+
+    @property
+    def cash(self) -> Decimal:
+        return self._cash
+
+    @cash.setter
+    def cash(self, value: Decimal) -> None:
+        self._cash = value
+        self._version += 1
+
+    @property
+    def start_of_day_equity(self) -> Decimal | None:
+        return self._start_of_day_equity
+
+    @start_of_day_equity.setter
+    def start_of_day_equity(self, value: Decimal | None) -> None:
+        self._start_of_day_equity = value
+        self._version += 1
+
+    @property
+    def peak_equity(self) -> Decimal | None:
+        return self._peak_equity
+
+    @peak_equity.setter
+    def peak_equity(self, value: Decimal | None) -> None:
+        self._peak_equity = value
+        self._version += 1
+
+    @property
+    def version(self) -> int:
+        """Changes whenever anything the portfolio shows changes."""
+        return self._version
 
     def load(
         self,
@@ -47,6 +88,8 @@ class Ledger:
         self.by_strategy = {
             s: {p.symbol: p for p in ps if p.quantity != 0} for s, ps in strategy_positions.items()
         }
+        self._version += 1
+        self._holdings_version += 1
 
     def apply(self, fill: Fill) -> Position:
         pos = self.positions.get(fill.symbol) or empty_position(fill.instrument)
@@ -67,7 +110,8 @@ class Ledger:
             self._realized[strat] = self._realized.get(strat, 0.0) + float(spos.realized_pnl)
         else:
             book[fill.symbol] = spos if mark is None else spos.with_mark(mark)
-        self.cash += fill.cash_delta
+        self.cash += fill.cash_delta  # bumps the version
+        self._holdings_version += 1
         return new
 
     def realized(self, strategy: str) -> float:
@@ -77,19 +121,31 @@ class Ledger:
     def set_realized(self, values: Mapping[str, float]) -> None:
         self._realized.clear()
         self._realized.update(values)
+        self._version += 1
 
     def mark(self, symbol: str, price: float) -> None:
+        old = self.marks.get(symbol)
         self.marks[symbol] = price
         pos = self.positions.get(symbol)
         if pos is not None:
+            if pos.mark == price and old == price:
+                return  # nothing moved: the books already carry this mark
             self.positions[symbol] = pos.with_mark(price)
         for book in self.by_strategy.values():
             sp = book.get(symbol)
             if sp is not None:
                 book[symbol] = sp.with_mark(price)
+        self._version += 1
 
-    def portfolio(self, now: datetime, reserved: Decimal) -> Portfolio:
-        return Portfolio(
+    def portfolio(self, now: datetime, reserved: Decimal | None = None) -> Portfolio:
+        """The account now; `reserved` defaults to `reserved_collateral()`. The same snapshot
+        object is handed out until the book, the clock or the reserve changes."""
+        if reserved is None:
+            reserved = self.reserved_collateral()
+        memo = self._portfolio_memo
+        if memo is not None and memo[0] == self._version and memo[1] == now and memo[2] == reserved:
+            return memo[3]
+        port = Portfolio(
             ts=now,
             cash=self.cash,
             positions=MappingProxyType(dict(self.positions)),
@@ -97,22 +153,40 @@ class Ledger:
             start_of_day_equity=self.start_of_day_equity,
             peak_equity=self.peak_equity,
         )
+        self._portfolio_memo = (self._version, now, reserved, port)
+        return port
 
     def strategy_positions(self, strategy: str) -> Mapping[str, Position]:
-        return MappingProxyType(dict(self.by_strategy.get(strategy, {})))
+        memo = self._strategy_memo.get(strategy)
+        if memo is not None and memo[0] == self._version:
+            return memo[1]
+        view: Mapping[str, Position] = MappingProxyType(dict(self.by_strategy.get(strategy, {})))
+        self._strategy_memo[strategy] = (self._version, view)
+        return view
 
     def strategy_open_risk(self, strategy: str) -> float:
-        return book_open_risk(self.by_strategy.get(strategy, {}).values())
+        key = ("strategy", strategy)
+        memo = self._risk_memo.get(key)
+        if memo is not None and memo[0] == self._version:
+            return memo[1]
+        risk = book_open_risk(self.by_strategy.get(strategy, {}).values())
+        self._risk_memo[key] = (self._version, risk)
+        return risk
 
     def total_open_risk(self) -> float:
         """Open risk against the profile's max_total_risk (spec §0.1), spreads at their real
         maximum loss. Broad-index ETF stock is the baseline sleeve (spec §3 targets 55-80% of
         equity in it), bounded by its own concentration limit, so it is left out here."""
+        memo = self._risk_memo.get(("total", ""))
+        if memo is not None and memo[0] == self._version:
+            return memo[1]
         sleeve = (
             frozenset(s for s, p in self.positions.items() if isinstance(p.instrument, Equity))
             & BROAD_INDEX_ETFS
         )
-        return book_open_risk(self.positions.values(), exclude=sleeve)
+        risk = book_open_risk(self.positions.values(), exclude=sleeve)
+        self._risk_memo[("total", "")] = (self._version, risk)
+        return risk
 
     def unrealized(self, strategy: str) -> float:
         return sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
@@ -120,8 +194,13 @@ class Ledger:
     def reserved_collateral(self) -> Decimal:
         """Cash the positions hold back, by the paper broker's own margin rules, so the
         buying power strategies and risk see is the buying power the broker will allow."""
+        memo = self._reserved_memo
+        if memo is not None and memo[0] == self._holdings_version:
+            return memo[1]
         holdings = {p.instrument: p.quantity for p in self.positions.values() if p.quantity}
-        return collateral_requirement(holdings, allow_naked=True).total
+        total = collateral_requirement(holdings, allow_naked=True).total
+        self._reserved_memo = (self._holdings_version, total)
+        return total
 
     def roll_day(self, equity: float) -> None:
         eq = Decimal(str(round(equity, 2)))

@@ -58,20 +58,37 @@ class StrategySlot:
         return self.last_scan is None or now - self.last_scan >= self.strategy.scan_interval
 
 
+def _universe_view(bars: Mapping[str, Bar], universe: frozenset[str]) -> dict[str, Bar]:
+    return {s: b for s, b in bars.items() if s in universe}
+
+
 class StrategyManager:
-    def __init__(self, strategies: Sequence[Strategy], *, timeout: timedelta) -> None:
+    """`inline=True` (replays): each strategy is called on the caller's task, one after the
+    other in registry order, instead of on its own task behind a queue. The results are the
+    same (the barrier already serialises a tick's strategies and collects them in registry
+    order); what goes is a task switch and a future per strategy per tick. Errors and
+    timeouts are isolated the same way."""
+
+    def __init__(
+        self, strategies: Sequence[Strategy], *, timeout: timedelta, inline: bool = False
+    ) -> None:
         self.slots: dict[str, StrategySlot] = {s.name: StrategySlot(s) for s in strategies}
         self.timeout = timeout
+        self.inline = inline
         self._tasks: list[asyncio.Task[None]] = []
         self.on_error: Callable[[str, str], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.inline:
+            return
         for slot in self.slots.values():
             self._tasks.append(asyncio.create_task(self._run(slot), name=f"strategy:{slot.name}"))
 
     async def stop(self) -> None:
+        if self.inline:
+            return
         for slot in self.slots.values():
             slot.inbox.put_nowait(None)
         if self._tasks:
@@ -83,26 +100,35 @@ class StrategyManager:
             job = await slot.inbox.get()
             if job is None:
                 return
-            try:
-                async with asyncio.timeout(self.timeout.total_seconds()):
-                    if job.kind == "bar":
-                        assert job.bars is not None
-                        out = await slot.strategy.on_bar(job.ctx, job.bars)
-                    else:
-                        assert job.fill is not None
-                        out = await slot.strategy.on_fill(job.ctx, job.fill)
-                job.done.set_result(tuple(out))
-            except Exception as exc:  # isolate: one broken strategy never stops the others
-                what = (
-                    "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-                )
-                log.exception("strategy %s failed on %s", slot.name, job.kind)
-                slot.state = StrategyRunState.ERRORED
-                slot.error = what
-                if self.on_error is not None:
-                    self.on_error(slot.name, what)
-                if not job.done.done():
-                    job.done.set_result(())
+            out = await self._call(slot, job.kind, job.ctx, job.bars, job.fill)
+            if not job.done.done():
+                job.done.set_result(out)
+
+    async def _call(
+        self,
+        slot: StrategySlot,
+        kind: str,
+        ctx: StrategyContext,
+        bars: Mapping[str, Bar] | None,
+        fill: Fill | None,
+    ) -> tuple[TradeProposal, ...]:
+        try:
+            async with asyncio.timeout(self.timeout.total_seconds()):
+                if kind == "bar":
+                    assert bars is not None
+                    out = await slot.strategy.on_bar(ctx, bars)
+                else:
+                    assert fill is not None
+                    out = await slot.strategy.on_fill(ctx, fill)
+            return tuple(out)
+        except Exception as exc:  # isolate: one broken strategy never stops the others
+            what = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            log.exception("strategy %s failed on %s", slot.name, kind)
+            slot.state = StrategyRunState.ERRORED
+            slot.error = what
+            if self.on_error is not None:
+                self.on_error(slot.name, what)
+            return ()
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -113,6 +139,16 @@ class StrategyManager:
         make_ctx: Callable[[StrategySlot], StrategyContext],
     ) -> list[TradeProposal]:
         """Run every due strategy on this tick; proposals come back in registry order."""
+        if self.inline:
+            out: list[TradeProposal] = []
+            for slot in self.slots.values():
+                if not slot.due(now):
+                    continue
+                slot.last_scan = now
+                view = _universe_view(bars, slot.strategy.universe())
+                got = await self._call(slot, "bar", make_ctx(slot), view, None)
+                self._accept(slot, got, out)
+            return out
         loop = asyncio.get_running_loop()
         jobs: list[tuple[StrategySlot, asyncio.Future[Sequence[TradeProposal]]]] = []
         for slot in self.slots.values():
@@ -120,8 +156,7 @@ class StrategyManager:
                 continue
             slot.last_scan = now
             fut: asyncio.Future[Sequence[TradeProposal]] = loop.create_future()
-            universe = slot.strategy.universe()
-            view = {s: b for s, b in bars.items() if s in universe}
+            view = _universe_view(bars, slot.strategy.universe())
             slot.inbox.put_nowait(_Job("bar", make_ctx(slot), view, None, fut))
             jobs.append((slot, fut))
         return await self._collect(jobs)
@@ -130,6 +165,10 @@ class StrategyManager:
         slot = self.slots.get(fill.strategy or "")
         if slot is None or slot.state in (StrategyRunState.STOPPED, StrategyRunState.ERRORED):
             return []
+        if self.inline:
+            out: list[TradeProposal] = []
+            self._accept(slot, await self._call(slot, "fill", ctx, None, fill), out)
+            return out
         fut: asyncio.Future[Sequence[TradeProposal]] = asyncio.get_running_loop().create_future()
         slot.inbox.put_nowait(_Job("fill", ctx, None, fill, fut))
         return await self._collect([(slot, fut)])
@@ -139,17 +178,19 @@ class StrategyManager:
     ) -> list[TradeProposal]:
         out: list[TradeProposal] = []
         for slot, fut in jobs:
-            proposals = await fut
-            for p in proposals:
-                if p.strategy != slot.name:
-                    log.error(
-                        "strategy %s returned a proposal as %s; dropped", slot.name, p.strategy
-                    )
-                    continue
-                slot.proposals_today += 1
-                slot.last_reason = p.reason
-                out.append(p)
+            self._accept(slot, await fut, out)
         return out
+
+    def _accept(
+        self, slot: StrategySlot, proposals: Sequence[TradeProposal], out: list[TradeProposal]
+    ) -> None:
+        for p in proposals:
+            if p.strategy != slot.name:
+                log.error("strategy %s returned a proposal as %s; dropped", slot.name, p.strategy)
+                continue
+            slot.proposals_today += 1
+            slot.last_reason = p.reason
+            out.append(p)
 
     # -- control -----------------------------------------------------------------------------
 

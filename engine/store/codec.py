@@ -26,7 +26,7 @@ import math
 import sys
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -54,9 +54,18 @@ class CodecError(ValueError):
 
 def format_ts(value: datetime, *, field: str = "datetime") -> str:
     """UTC ISO-8601 with microseconds, fixed width so that string order is time order."""
+    last = _LAST_TS[0]
+    if last[0] is value:
+        # The engine stamps every row of a tick with the same clock reading.
+        return last[1]
     if value.tzinfo is None or value.utcoffset() is None:
         raise CodecError(f"{field}={value!r} is naive; timestamps must be timezone-aware UTC")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    text = value.astimezone(UTC).isoformat(timespec="microseconds")
+    _LAST_TS[0] = (value, text)
+    return text
+
+
+_LAST_TS: list[tuple[datetime | None, str]] = [(None, "")]
 
 
 def parse_ts(text: str, *, field: str = "datetime") -> datetime:
@@ -80,6 +89,15 @@ def parse_decimal(text: str, *, field: str = "decimal") -> Decimal:
 
 
 def instrument_to_jsonable(instrument: Instrument) -> JSONValue:
+    out = _instrument_to_jsonable(instrument)
+    # The memo's objects are shared; hand out a copy of the (rare) object form.
+    return dict(out) if isinstance(out, dict) else out
+
+
+@lru_cache(maxsize=8192)
+def _instrument_to_jsonable(instrument: Instrument) -> JSONValue:
+    # Memoised: parsing the OCC symbol back is most of an order's encoding cost, and a run
+    # encodes the same few hundred instruments over and over.
     symbol = instrument.symbol
     try:
         if instrument_from_symbol(symbol) == instrument:
@@ -126,6 +144,57 @@ def _init_fields(cls: type) -> tuple[str, ...]:
 
 def to_jsonable(obj: object) -> JSONValue:
     """Encode a domain value (dataclasses, Decimal, datetimes, enums, containers) as JSON data."""
+    # Dispatch on the exact type first (the rules below, looked up once per type): a proposal
+    # or an order is encoded on every trade and the isinstance chain dominated it.
+    enc = _BY_TYPE.get(type(obj))
+    if enc is not None:
+        return enc(obj)
+    out = _to_jsonable_slow(obj)
+    t = type(obj)
+    if isinstance(obj, Enum):
+        _BY_TYPE[t] = _enum_value
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type | Equity | OptionContract):
+        _BY_TYPE[t] = _dataclass_encoder(t)
+    return out
+
+
+def _enum_value(obj: Any) -> JSONValue:
+    return to_jsonable(obj.value)
+
+
+def _dataclass_encoder(cls: type) -> Callable[[Any], JSONValue]:
+    names = _init_fields(cls)
+
+    def encode(obj: object) -> JSONValue:
+        return {name: to_jsonable(getattr(obj, name)) for name in names}
+
+    return encode
+
+
+def _same(obj: Any) -> JSONValue:
+    out: JSONValue = obj
+    return out
+
+
+def _float(obj: float) -> JSONValue:
+    return obj if math.isfinite(obj) else _NONFINITE_OUT[repr(obj)]
+
+
+def _sequence(obj: list[Any] | tuple[Any, ...]) -> JSONValue:
+    return [to_jsonable(v) for v in obj]
+
+
+def _mapping(obj: Mapping[Any, Any]) -> JSONValue:
+    out: JSONObject = {}
+    for key, value in obj.items():
+        k = to_jsonable(key)
+        if not isinstance(k, str):
+            raise CodecError(f"mapping key {key!r} must encode to a string, got {k!r}")
+        out[k] = to_jsonable(value)
+    return out
+
+
+def _to_jsonable_slow(obj: object) -> JSONValue:
     # Enum first: StrEnum members are also str, IntEnum members also int.
     if isinstance(obj, Enum):
         return to_jsonable(obj.value)
@@ -160,6 +229,24 @@ def to_jsonable(obj: object) -> JSONValue:
         # Sorted by their JSON text so the same set always encodes the same way.
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     raise CodecError(f"cannot encode {type(obj).__name__} value {obj!r} as JSON")
+
+
+_BY_TYPE: dict[type, Callable[[Any], JSONValue]] = {
+    type(None): _same,
+    bool: _same,
+    str: _same,
+    int: _same,
+    float: _float,
+    Decimal: str,
+    datetime: format_ts,
+    date: date.isoformat,
+    Equity: instrument_to_jsonable,
+    OptionContract: instrument_to_jsonable,
+    list: _sequence,
+    tuple: _sequence,
+    dict: _mapping,
+    types.MappingProxyType: _mapping,
+}
 
 
 def dumps(obj: object) -> str:

@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from engine.domain.orders import Order
+from engine.domain.orders import Order, OrderStatus
 from engine.store.base import StoreBase, log
 from engine.store.codec import format_ts
 from engine.store.order_updates import OrderWrite, classify_order_update
-from engine.store.rows import ORDER_COLUMNS, order_from_row, order_values
+from engine.store.rows import (
+    ORDER_COLUMNS,
+    Row,
+    dec_or_none,
+    order_from_row,
+    order_values,
+    parse_dec_or_none,
+)
 
 _INSERT_ORDER = f"INSERT INTO orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 13)})"  # noqa: S608
+
+
+_SELECT_STATE = (
+    "SELECT status, filled_quantity, broker_order_id, avg_fill_price, reject_reason "
+    "FROM orders WHERE client_order_id = ?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredState:
+    status: OrderStatus
+    filled_quantity: int
+    broker_order_id: str
+    avg_fill_price: Decimal | None
+    reject_reason: str | None
+
+
+def _state_from_row(row: Row) -> _StoredState:
+    return _StoredState(
+        OrderStatus(row[0]),
+        int(row[1]),
+        row[2],
+        parse_dec_or_none(row[3], field="orders.avg_fill_price"),
+        row[4],
+    )
 
 
 class OrderStore(StoreBase):
@@ -22,17 +56,16 @@ class OrderStore(StoreBase):
         """Insert or advance an order. Returns True if the row was written; a repeated or
         stale update (behind the stored state) changes nothing and returns False. An update
         that would rewrite history raises `IllegalOrderTransition`."""
-        values = order_values(order)
+        # Timestamps are checked before the transaction starts.
+        updated_at = format_ts(order.updated_at, field="order updated_at")
         async with self._tx() as conn:
-            rows = await self._rows(
-                conn,
-                f"SELECT {ORDER_COLUMNS} FROM orders WHERE client_order_id = ?",  # noqa: S608
-                (order.client_order_id,),
-            )
-            stored = order_from_row(rows[0]) if rows else None
+            # Only the state columns: the request is the first report's and never changes,
+            # so it is neither decoded here nor re-encoded for an update.
+            rows = await self._rows(conn, _SELECT_STATE, (order.client_order_id,))
+            stored = _state_from_row(rows[0]) if rows else None
             action = classify_order_update(stored, order)
             if action is OrderWrite.INSERT:
-                await conn.execute(_INSERT_ORDER, values)
+                await conn.execute(_INSERT_ORDER, order_values(order))
             elif action is OrderWrite.UPDATE:
                 # created_at and the request are the first report's; the rest moves forward.
                 await conn.execute(
@@ -40,14 +73,14 @@ class OrderStore(StoreBase):
                     "filled_quantity = ?, avg_fill_price = ?, reject_reason = ?, updated_at = ? "
                     "WHERE client_order_id = ?",
                     (
-                        values[1],
-                        values[4],
-                        values[5],
-                        values[7],
-                        values[8],
-                        values[9],
-                        values[12],
-                        values[0],
+                        order.broker_order_id,
+                        order.status.value,
+                        int(order.status.is_open),
+                        order.filled_quantity,
+                        dec_or_none(order.avg_fill_price),
+                        order.reject_reason,
+                        updated_at,
+                        order.client_order_id,
                     ),
                 )
             else:

@@ -7,9 +7,27 @@ update that is behind the stored state is stale and ignored; one that would rewr
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from engine.domain.orders import IllegalOrderTransition, Order, OrderStatus, check_transition
+
+
+class OrderState(Protocol):
+    """What the comparison reads of the stored order (an `Order` has all of it)."""
+
+    @property
+    def status(self) -> OrderStatus: ...
+    @property
+    def filled_quantity(self) -> int: ...
+    @property
+    def broker_order_id(self) -> str: ...
+    @property
+    def avg_fill_price(self) -> Decimal | None: ...
+    @property
+    def reject_reason(self) -> str | None: ...
+
 
 _RANK = {
     OrderStatus.NEW: 0,
@@ -32,7 +50,7 @@ class OrderWrite(StrEnum):
         return self in (OrderWrite.INSERT, OrderWrite.UPDATE)
 
 
-def classify_order_update(stored: Order | None, incoming: Order) -> OrderWrite:
+def classify_order_update(stored: OrderState | None, incoming: Order) -> OrderWrite:
     if stored is None:
         return OrderWrite.INSERT
     cid = incoming.client_order_id

@@ -80,6 +80,10 @@ class StrategyContext:
     open_risk: float = 0.0  # dollars currently at risk in this strategy's positions
     limits: ProfileLimits = field(default_factory=lambda: PROFILE_LIMITS[DEFAULT_PROFILE])
     vix: float | None = None
+    # Underlyings whose new entry risk denied earlier this session: the engine drops this
+    # strategy's OPEN proposals on them until the next session or the next fill, so a scan
+    # may skip them (`is_cooling`) instead of pricing the same entry again.
+    cooling: frozenset[str] = frozenset()
     # `now` in New York, converted once: strategies read `today`/`et_time` hundreds of times
     # a scan.
     _now_et: datetime = field(init=False, repr=False, compare=False)
@@ -122,6 +126,10 @@ class StrategyContext:
                 eq * self.limits.max_position_size,
             ),
         )
+
+    def is_cooling(self, underlying: str) -> bool:
+        """True when a new entry on `underlying` would be dropped (see `cooling`)."""
+        return underlying in self.cooling
 
     def has_pending(self, underlying: str) -> bool:
         return any(p.underlying == underlying for p in self.pending)

@@ -6,7 +6,9 @@ import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from engine.backtest.inline_store import open_backtest_store
+import pytest
+
+from engine.backtest.inline_store import commit_group, open_backtest_store
 from engine.domain import Equity, Fill, Side
 
 
@@ -32,3 +34,56 @@ async def test_inline_store_when_fills_recorded_then_ledger_verifies_and_file_ho
     with sqlite3.connect(path) as raw:  # what the file holds, read by plain sqlite3
         assert raw.execute("SELECT COUNT(*) FROM fills").fetchone()[0] == 2
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _visible(path, sql: str) -> int:
+    with sqlite3.connect(path) as other:  # a second connection: sees committed data only
+        return int(other.execute(sql).fetchone()[0])
+
+
+async def test_grouped_store_when_session_not_committed_then_other_readers_see_nothing(tmp_path):
+    path = tmp_path / "bt.sqlite"
+    store = await open_backtest_store(path)  # durability="session"
+    await store.set_account(Decimal(100_000), Decimal(0), datetime(2026, 1, 5, tzinfo=UTC))
+    assert await store.record_fill(_fill(1)) is not None
+    # The writer sees its own rows; the file does not hold them until the group commits.
+    assert len(await store.load_fills()) == 1
+    assert _visible(path, "SELECT COUNT(*) FROM fills") == 0
+    commit_group(store)
+    assert _visible(path, "SELECT COUNT(*) FROM fills") == 1
+    await store.close()
+
+
+async def test_grouped_store_when_a_transaction_fails_then_only_it_rolls_back(tmp_path):
+    path = tmp_path / "bt.sqlite"
+    store = await open_backtest_store(path)
+    await store.set_account(Decimal(100_000), Decimal(0), datetime(2026, 1, 5, tzinfo=UTC))
+    assert await store.record_fill(_fill(1)) is not None
+
+    async def fail_half_way() -> None:
+        async with store.transaction():
+            await store.set_setting("half_written", 1)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fail_half_way()
+    assert await store.record_fill(_fill(2)) is not None
+    commit_group(store)
+    assert _visible(path, "SELECT COUNT(*) FROM fills") == 2
+    assert _visible(path, "SELECT COUNT(*) FROM settings WHERE key = 'half_written'") == 0
+    assert await store.verify_ledger() == []
+    await store.close()
+
+
+async def test_statement_store_when_written_then_visible_at_once(tmp_path):
+    path = tmp_path / "bt.sqlite"
+    store = await open_backtest_store(path, durability="statement")
+    await store.set_account(Decimal(100_000), Decimal(0), datetime(2026, 1, 5, tzinfo=UTC))
+    assert await store.record_fill(_fill(1)) is not None
+    assert _visible(path, "SELECT COUNT(*) FROM fills") == 1
+    await store.close()
+
+
+async def test_open_backtest_store_when_durability_unknown_then_error_names_it(tmp_path):
+    with pytest.raises(ValueError, match="durability='fsync'"):
+        await open_backtest_store(tmp_path / "bt.sqlite", durability="fsync")  # type: ignore[arg-type]

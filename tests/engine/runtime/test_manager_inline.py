@@ -1,0 +1,103 @@
+"""The strategy manager's inline mode (replays) gives what its task mode gives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import ClassVar
+
+import pytest
+
+from engine.data.calendar import default_calendar
+from engine.domain import Bar, Equity, OrderLeg, Portfolio, PositionEffect, Side, TradeProposal
+from engine.runtime.manager import StrategyManager, StrategySlot
+from engine.runtime.views import StrategyRunState
+from engine.strategies.base import Strategy, StrategyContext, StrategyParams
+
+T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+
+
+class _P(StrategyParams):
+    pass
+
+
+class _Buyer(Strategy):
+    name: ClassVar[str] = "buyer"
+    title: ClassVar[str] = "Buyer"
+    params_model: ClassVar[type[StrategyParams]] = _P
+
+    def universe(self) -> frozenset[str]:
+        return frozenset({"SPY", "QQQ"})
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        return [
+            self.propose(
+                ctx,
+                legs=(OrderLeg(Equity(sym), Side.BUY, 1, PositionEffect.OPEN),),
+                quantity=1,
+                reason=f"saw {sym}",
+                limit_price=None,
+                key=sym,
+            )
+            for sym in sorted(bars)
+        ]
+
+
+class _Broken(_Buyer):
+    name: ClassVar[str] = "broken"
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        raise RuntimeError("bug in scan")
+
+
+def _bars() -> dict[str, Bar]:
+    return {
+        s: Bar(s, T0 - timedelta(minutes=1), 10.0, 10.0, 10.0, 10.0, 100.0)
+        for s in ("SPY", "QQQ", "IWM")
+    }
+
+
+def _ctx(slot: StrategySlot) -> StrategyContext:
+    return StrategyContext(
+        now=T0,
+        market=None,  # type: ignore[arg-type]  # these strategies never read the market
+        calendar=default_calendar(),
+        portfolio=Portfolio(ts=T0, cash=Decimal(1000)),
+        positions={},
+    )
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_scan_when_one_strategy_raises_then_isolated_and_others_propose(inline):
+    errors: list[tuple[str, str]] = []
+    mgr = StrategyManager(
+        [_Broken(_P()), _Buyer(_P())], timeout=timedelta(seconds=5), inline=inline
+    )
+    mgr.on_error = lambda name, what: errors.append((name, what))
+    mgr.start()
+    try:
+        out = await mgr.scan(T0, _bars(), _ctx)
+    finally:
+        await mgr.stop()
+    # Only the strategy's own universe is handed in, and proposals keep registry order.
+    assert [p.reason for p in out] == ["saw QQQ", "saw SPY"]
+    assert mgr.get("broken").state is StrategyRunState.ERRORED
+    assert errors == [("broken", "RuntimeError: bug in scan")]
+    assert mgr.get("buyer").proposals_today == 2
+    assert mgr.get("buyer").last_reason == "saw SPY"
+
+
+async def test_scan_when_inline_then_same_proposals_as_tasks():
+    got = []
+    for inline in (False, True):
+        mgr = StrategyManager([_Buyer(_P())], timeout=timedelta(seconds=5), inline=inline)
+        mgr.start()
+        got.append(await mgr.scan(T0, _bars(), _ctx))
+        await mgr.stop()
+    assert got[0] == got[1]
+    assert len(got[0]) == 2
