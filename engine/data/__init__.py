@@ -1,10 +1,33 @@
-"""Market data: the `MarketData` protocol and its sources (simulator, CSV replay, in-memory)."""
+"""Market data: the `MarketData` protocol and its sources (simulator, CSV replay, in-memory).
 
-from engine.data.calendar import MarketCalendar, default_calendar
-from engine.data.csv_replay import CsvReplayMarket
-from engine.data.memory import InMemoryMarketData
-from engine.data.protocol import DataUnavailable, MarketData
-from engine.data.simulator import DEFAULT_SIM_START, Regime, SimulatedMarket, sim_start_time
+Names are imported on first use (PEP 562), so importing one submodule does not load
+the whole package (NumPy, SciPy, pandas) with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.data.calendar import MarketCalendar, default_calendar
+    from engine.data.csv_replay import CsvReplayMarket
+    from engine.data.memory import InMemoryMarketData
+    from engine.data.protocol import DataUnavailable, MarketData
+    from engine.data.simulator import DEFAULT_SIM_START, Regime, SimulatedMarket, sim_start_time
+
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "MarketCalendar": ("engine.data.calendar", "MarketCalendar"),
+    "default_calendar": ("engine.data.calendar", "default_calendar"),
+    "CsvReplayMarket": ("engine.data.csv_replay", "CsvReplayMarket"),
+    "InMemoryMarketData": ("engine.data.memory", "InMemoryMarketData"),
+    "DataUnavailable": ("engine.data.protocol", "DataUnavailable"),
+    "MarketData": ("engine.data.protocol", "MarketData"),
+    "DEFAULT_SIM_START": ("engine.data.simulator", "DEFAULT_SIM_START"),
+    "Regime": ("engine.data.simulator", "Regime"),
+    "SimulatedMarket": ("engine.data.simulator", "SimulatedMarket"),
+    "sim_start_time": ("engine.data.simulator", "sim_start_time"),
+}
 
 __all__ = [
     "DEFAULT_SIM_START",
@@ -18,3 +41,17 @@ __all__ = [
     "default_calendar",
     "sim_start_time",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

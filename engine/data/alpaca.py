@@ -481,6 +481,13 @@ class AlpacaData:
 
     # -- plumbing -------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close the HTTP sessions (idempotent); the object must not be used afterwards."""
+        for client in (self._stocks, self._options, self._trading):
+            session = getattr(client, "_session", None)
+            if session is not None:
+                session.close()
+
     async def _get(self, what: str, fn: Any, *, deadline_s: float | None = None) -> Any:
         try:
             return await self.transport.call(what, fn, idempotent=True, deadline_s=deadline_s)

@@ -23,6 +23,7 @@ next to a real account.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import math
 import time
@@ -241,6 +242,19 @@ class FailoverFeed:
         if errors and not unavailable:
             raise AllSourcesDown(f"{what}: no data source answered ({'; '.join(errors)})")
         raise DataUnavailable(f"{what}: {'; '.join(unavailable + errors)}")
+
+    async def close(self) -> None:
+        """Close every source that holds connections (Alpaca's HTTP sessions)."""
+        for src in self._sources:
+            closer = getattr(src, "close", None)
+            if closer is None:
+                continue
+            try:
+                result = closer()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # one source failing to close must not keep the others open
+                log.exception("closing data source %s failed", src.name)
 
     # -- MarketData -----------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from engine.data.simulator.options import (
 from engine.data.simulator.paths import DailyPaths, generate_paths
 from engine.data.simulator.regimes import Regime
 from engine.data.simulator.seeding import derived_rng
+from engine.data.simulator.session_cache import SessionLRU
 from engine.data.simulator.universe import SymbolSpec, resolve_universe
 from engine.domain import (
     Bar,
@@ -60,9 +61,18 @@ if TYPE_CHECKING:
 
 DEFAULT_SIM_START = date(2026, 1, 5)
 _MINUTE = timedelta(minutes=1)
-_MINUTE_CACHE = 4096  # (symbol, session) minute paths kept; ~16 KB each
-_BAR_CACHE = 2048  # (symbol, interval, session) bar lists kept; 26-390 bars each
-_SPAN_CACHE = 1024  # intraday_bars answers kept (lists of references to cached bars)
+# Sessions of bars kept: the current one (in progress or last opened) and the five before it.
+# Strategies read intraday bars over at most the last 5 sessions (swing_trading,
+# momentum_weeklies). Minute paths are kept for the current and the previous session only:
+# older sessions are read as bars, and a bar miss rebuilds its path from the seed. Anything
+# dropped is regenerated identically on the rare read that needs it.
+_SESSIONS_KEPT = 6
+_MINUTE_SESSIONS_KEPT = 2
+# Count caps per symbol of the universe (a backstop for reads spread over many old sessions;
+# the session windows keep a normal run well below them).
+_MINUTE_CACHE = _SESSIONS_KEPT  # (symbol, session) minute paths; ~16 KB each
+_BAR_CACHE = 2 * _SESSIONS_KEPT  # (symbol, interval, session) bar lists; 26-390 bars each
+_SPAN_CACHE = 1024  # intraday_bars answers (lists of references to cached bars), in all
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -161,12 +171,18 @@ class SimulatedMarket:
                 self._events_by_symbol.setdefault(ev.symbol, []).append((self._opens[idx], sd))
 
         self._daily_cache: dict[str, list[Bar]] = {}
-        self._minute_cache: OrderedDict[tuple[str, int], MinuteArrays] = OrderedDict()
-        self._stacks: OrderedDict[int, _SessionStack] = OrderedDict()
-        self._bar_cache: OrderedDict[tuple[int, BarInterval, int], _SessionBars] = OrderedDict()
-        self._span_cache: OrderedDict[tuple[int, BarInterval, int, int, int, int], list[Bar]] = (
-            OrderedDict()
+        n_symbols = len(self._specs)
+        self._minute_cache: SessionLRU[tuple[str, int], MinuteArrays] = SessionLRU(
+            max(64, _MINUTE_CACHE * n_symbols)
         )
+        self._stacks: OrderedDict[int, _SessionStack] = OrderedDict()
+        self._bar_cache: SessionLRU[tuple[int, BarInterval, int], _SessionBars] = SessionLRU(
+            max(64, _BAR_CACHE * n_symbols)
+        )
+        self._span_cache: SessionLRU[tuple[int, BarInterval, int, int, int, int], list[Bar]] = (
+            SessionLRU(_SPAN_CACHE)
+        )
+        self._window_start = -1  # the session the cache windows last moved to (_trim_caches)
         self._inputs_at: datetime | None = None
         self._quotes_at: datetime | None = None
         self._quote_memo: dict[str, Quote] = {}
@@ -331,8 +347,8 @@ class SimulatedMarket:
         key = (spec.symbol, t)
         cached = self._minute_cache.get(key)
         if cached is not None:
-            self._minute_cache.move_to_end(key)
             return cached
+        self._trim_caches()
         if spec.scaled is not None:
             u = self._minute_arrays(self._col[spec.scaled[0]], t)
             ratio = spec.scaled[1]
@@ -352,10 +368,48 @@ class SimulatedMarket:
                 self._minutes[t],
                 rng,
             )
-        self._minute_cache[key] = arrs
-        if len(self._minute_cache) > _MINUTE_CACHE:
-            self._minute_cache.popitem(last=False)
+        self._minute_cache.put(key, t, arrs)
         return arrs
+
+    def _trim_caches(self) -> None:
+        """Drop minute paths, bars and spans of sessions older than their kept windows.
+
+        Called before anything is added to those caches; the windows follow the clock (the
+        session in progress or last opened), so a long run holds a fixed number of sessions.
+        Everything dropped is a pure function of the seed and is rebuilt identically."""
+        current = bisect.bisect_right(self._opens, self._now()) - 1
+        if current <= self._window_start:
+            return
+        self._window_start = current
+        self._minute_cache.drop_before(current - (_MINUTE_SESSIONS_KEPT - 1))
+        self._bar_cache.drop_before(current - (_SESSIONS_KEPT - 1))
+        self._span_cache.drop_before(current - (_SESSIONS_KEPT - 1))
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries held by each of the simulator's caches (for tests and diagnostics)."""
+        return {
+            "minute_paths": len(self._minute_cache),
+            "session_stacks": len(self._stacks),
+            "session_bars": len(self._bar_cache),
+            "bar_spans": len(self._span_cache),
+            "daily_lists": len(self._daily_cache),
+            **self._chains.sizes(),
+        }
+
+    def cache_window(self) -> dict[str, date | None]:
+        """The oldest session whose minute paths / bars are cached and the oldest expiry
+        with interned contracts (None when empty), for tests and diagnostics."""
+
+        def oldest(sessions: set[int]) -> date | None:
+            return self.sessions[min(sessions)] if sessions else None
+
+        expiries = self._chains.expiries()
+        return {
+            "minute_paths": oldest(self._minute_cache.sessions()),
+            "session_bars": oldest(self._bar_cache.sessions()),
+            "bar_spans": oldest(self._span_cache.sessions()),
+            "contracts": min(expiries) if expiries else None,
+        }
 
     def _stack(self, t: int) -> _SessionStack:
         stack = self._stacks.get(t)
@@ -459,7 +513,6 @@ class SimulatedMarket:
         key = (j, interval, t)
         cached = self._bar_cache.get(key)
         if cached is not None:
-            self._bar_cache.move_to_end(key)
             return cached
         symbol = self._symbols[j]
         open_ = self._opens[t]
@@ -475,9 +528,8 @@ class SimulatedMarket:
             )
         ]
         built = _SessionBars(bars, starts, ends)
-        self._bar_cache[key] = built
-        if len(self._bar_cache) > _BAR_CACHE:
-            self._bar_cache.popitem(last=False)
+        self._trim_caches()
+        self._bar_cache.put(key, t, built)
         return built
 
     def intraday_bars_sync(
@@ -512,11 +564,10 @@ class SimulatedMarket:
                 b = last if t == hi - 1 else len(bars)
                 if b > a:
                     parts.extend(bars[a:b])
-            hit = self._span_cache[key] = parts
-            if len(self._span_cache) > _SPAN_CACHE:
-                self._span_cache.popitem(last=False)
-        else:
-            self._span_cache.move_to_end(key)
+            # Tagged with its first session: dropped with the oldest bars it refers to.
+            self._trim_caches()
+            self._span_cache.put(key, lo, parts)
+            hit = parts
         return list(hit)
 
     async def intraday_bars(
