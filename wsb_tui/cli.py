@@ -116,10 +116,28 @@ def main(
     """
     if ctx.invoked_subcommand is not None:
         return
+    if not live and broker in (None, "paper") and data_kind in (None, "sim"):
+        # Paint first: the config is read and the engine built behind the dashboard; a
+        # config that turns out to need a real broker, real data or live mode comes back
+        # here, before any engine starts, for the full path below (launch.py).
+        from wsb_tui.launch import run_deferred_tui
+
+        sp = _parse_speed(speed, 1.0)
+        if run_deferred_tui(config, _overrides(seed, broker, data_kind), db_path=db, speed=sp):
+            return
     cfg = _load_config(config, _overrides(seed, broker, data_kind))
     if live:
-        # The TUI asks for the account suffix itself before trading live (launch.py).
         cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"mode": "live"})})
+    from wsb_tui.live_start import needs_full_start, prepare_real_start
+
+    if needs_full_start(cfg):
+        # Keys and the live confirmation (the account's last four digits) are settled on the
+        # plain terminal before the desk takes it over (live_start.py).
+        builder = prepare_real_start(cfg)
+        from wsb_tui.app import run_tui
+
+        run_tui(None, builder=builder, config=cfg, db_path=db, speed=_parse_speed(speed, 1.0))
+        return
     from wsb_tui.launch import run_embedded_tui
 
     run_embedded_tui(cfg, db_path=db, speed=_parse_speed(speed, 1.0))

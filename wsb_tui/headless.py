@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ from engine.runtime.engine import RunBudget
 
 if TYPE_CHECKING:
     from wsb_tui.remote.headless_control import ControlOptions
+
+STOP_POLL_S = 0.2  # how often a pending stop looks for the loop waiting on the clock
 
 
 def summary_line(emb: Embedded) -> str:
@@ -102,9 +105,10 @@ async def run_headless(
             await emb.close()
             return 2
     loop = asyncio.get_running_loop()
+    stopper = _Stopper(emb)
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, emb.engine.request_stop)
+            loop.add_signal_handler(sig, stopper.request)
     started = time.perf_counter()
 
     async def report() -> None:
@@ -114,7 +118,7 @@ async def run_headless(
 
     reporter = None if quiet else asyncio.create_task(report())
     try:
-        await emb.engine.run(budget)
+        await stopper.run(budget)
     finally:
         if reporter is not None:
             reporter.cancel()
@@ -129,3 +133,56 @@ async def run_headless(
             await ctl.close()
         await emb.close()
     return 0
+
+
+class _Stopper:
+    """Runs the engine; a stop request (SIGINT/SIGTERM) also ends a wait for the market.
+
+    The engine notices a stop request between market minutes. On a real account the clock
+    follows the wall: the loop can be waiting a minute for the next bar, or from Friday's
+    close to Monday's open. So while a stop is pending and the loop sits in the clock's
+    `advance_to` (a sleep, then the data feed's read-only refresh), that wait is cancelled;
+    the engine's own `finally` still stops it cleanly. A tick in progress is never cut.
+    """
+
+    def __init__(self, emb: Embedded) -> None:
+        self._engine = emb.engine
+        self._waiting = False
+        self._task: asyncio.Task[None] | None = None
+        self._check: asyncio.TimerHandle | None = None
+        clock = emb.engine.clock
+        advance = clock.advance_to
+
+        async def tracked(when: datetime) -> None:
+            self._waiting = True
+            try:
+                await advance(when)
+            finally:
+                self._waiting = False
+
+        # An instance attribute, so only this engine's clock is tracked.
+        setattr(clock, "advance_to", tracked)  # noqa: B010
+
+    def request(self) -> None:
+        self._engine.request_stop()
+        if self._check is None:
+            self._poll()
+
+    def _poll(self) -> None:
+        task = self._task
+        if task is None or task.done():
+            return
+        if self._waiting:
+            task.cancel()
+            return
+        self._check = asyncio.get_running_loop().call_later(STOP_POLL_S, self._poll)
+
+    async def run(self, budget: RunBudget | None) -> None:
+        self._task = asyncio.create_task(self._engine.run(budget), name="engine-run")
+        try:
+            await asyncio.wait({self._task})
+        finally:
+            if self._check is not None:
+                self._check.cancel()
+        if not self._task.cancelled():
+            self._task.result()  # an engine failure surfaces as before

@@ -62,23 +62,32 @@ from engine.domain.proposals import ExitReason
 from engine.risk.pretrade import PreTradeInputs, PreTradeRisk
 from engine.risk.report import RiskReport
 from engine.runtime.bus import EventBus, Subscription
-from engine.runtime.clock import Clock, SimulatedClock
+from engine.runtime.clock import Clock, SimulatedClock, WallPacedClock
+from engine.runtime.data_health import data_health
 from engine.runtime.gate import ConfirmationGate, GateMode, Waiting
 from engine.runtime.ledger import Ledger
 from engine.runtime.manager import StrategyManager, StrategySlot
 from engine.runtime.monitor import MonitorUpdate, MonitorView, RiskMonitor
+from engine.runtime.position_greeks import position_greeks
 from engine.runtime.views import (
     DataHealth,
     EngineSnapshot,
     GaugeReading,
     PendingProposal,
+    PositionGreeks,
     RiskSummary,
     StrategyRunState,
     TradingState,
 )
 from engine.store import Store
 from engine.store.records import EquitySnapshot
-from engine.strategies.base import DEFAULT_PROFILE, PROFILE_LIMITS, Strategy, StrategyContext
+from engine.strategies.base import (
+    DEFAULT_PROFILE,
+    PROFILE_LIMITS,
+    PROFILES,
+    Strategy,
+    StrategyContext,
+)
 from engine.strategies.registry import allocation_cap
 
 log = logging.getLogger(__name__)
@@ -87,6 +96,22 @@ SETTING_TRADING_STATE = "trading_state"
 SETTING_CLOCK = "sim_clock"
 SETTING_PEAK = "peak_equity"
 SETTING_SOD = "start_of_day_equity"
+
+# Risk checks whose failure can clear within minutes by itself (the market, the data, the
+# order throttle, a breaker's cool-down). A denial on anything else (buying power, budgets,
+# concentration...) stands until the book changes, so the same entry is not re-proposed.
+TRANSIENT_CHECKS = frozenset(
+    {
+        "trading_state",
+        "pricing",
+        "stale_data",
+        "market_hours",
+        "rate_limit",
+        "order_rate",
+        "breakers",
+        "luld",
+    }
+)
 
 
 class MinuteFeed(Protocol):
@@ -146,12 +171,18 @@ class Engine:
         option_mark_every: timedelta = timedelta(minutes=5),
         monitor: RiskMonitor | None = None,
         step: str = "minute",
+        replay: bool = False,
     ) -> None:
         if step not in {"minute", "day"}:
             raise ValueError(
                 f"step={step!r}: must be 'minute' (live/sim) or 'day' (daily backtest)"
             )
         self.step = step
+        # Replays (backtests): strategies run on the market loop's task, and an order's intent
+        # row is written with the broker's answer instead of being committed before the submit
+        # (the backtest store commits once per session, so it would not be durable on its own
+        # anyway; a live engine keeps intent-before-submit, see _submit).
+        self.replay = replay
         self.monitor = monitor
         self.var99_pct: float | None = None
         self._monitor_gauges: tuple[GaugeReading, ...] = ()
@@ -166,7 +197,7 @@ class Engine:
         self.gate = gate
         self.bus = bus or EventBus()
         self.mode_label = mode_label
-        self.manager = StrategyManager(strategies, timeout=strategy_timeout)
+        self.manager = StrategyManager(strategies, timeout=strategy_timeout, inline=replay)
         self.manager.on_error = self._on_strategy_error
         self.ledger = Ledger(initial_cash)
         self.trading_state = TradingState.ACTIVE
@@ -180,6 +211,11 @@ class Engine:
         self.ticks = 0
         self.fills_recorded = 0
         self.proposals_seen = 0
+        # (strategy, underlying) whose new entry risk denied: its OPEN proposals are dropped
+        # until the next session or the next fill (either can change the verdict). Without
+        # it a strategy re-proposes the same denied entry every minute all day.
+        self._cooling: dict[tuple[str, str], datetime] = {}
+        self.proposals_cooled = 0
         self._last_equity_snapshot: datetime | None = None
         self._last_option_mark: datetime | None = None
         self._saved_state: dict[str, str] = {}  # what _save_strategy last wrote, per strategy
@@ -188,6 +224,7 @@ class Engine:
         self._bars: Mapping[str, Bar] = {}
         self._followups: list[TradeProposal] = []
         self._fill_task: asyncio.Task[None] | None = None
+        self._take_fills: Any = None  # replay: the broker's take_fills
         self._fill_busy = False
         self._stopping = asyncio.Event()
         self._started = False
@@ -202,6 +239,10 @@ class Engine:
         await self._restore()
         await self._reconcile()
         self.manager.start()
+        hold = getattr(self.broker, "hold_fills", None)
+        if self.replay and hold is not None:
+            hold()  # fills come back from broker.take_fills in _settle, on this task
+            self._take_fills = getattr(self.broker, "take_fills", None)
         self._fill_task = asyncio.create_task(self._fill_loop(), name="fills")
         if self.monitor is not None:
             # Build the risk model and re-apply restored breakers before the first proposal.
@@ -382,7 +423,8 @@ class Engine:
                 await self._on_session_open(session)
             # Next whole minute boundary after now.
             tick = now.replace(second=0, microsecond=0) + one
-            await self.clock.advance_to(tick)
+            if not await self._advance_clock(tick):
+                return
             async with self._lock:
                 await self._on_tick(tick)
             minutes_done += 1
@@ -396,6 +438,31 @@ class Engine:
             ):
                 return
 
+    async def _advance_clock(self, when: datetime) -> bool:
+        """Advance the clock to `when`; False if a stop was asked while it waited.
+
+        A paced clock can wait a minute, and a wall-paced one until the next open: racing the
+        stop event lets a quitting desk stop the engine at once.  At max speed the wait is a
+        bare yield, so the race (two tasks a tick) is skipped there.
+        """
+        paced = isinstance(self.clock, WallPacedClock) or (
+            getattr(self.clock, "speed", None) is not None
+        )
+        if not paced:
+            await self.clock.advance_to(when)
+            return True
+        advance = asyncio.ensure_future(self.clock.advance_to(when))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({advance, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (advance, stopping):
+            if task not in done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if advance in done:
+            advance.result()  # a failed data refresh surfaces here, not silently
+        return advance in done and not self._stopping.is_set()
+
     async def _daily_loop(self, budget: RunBudget | None) -> None:
         """One tick per session, at its close, with that session's daily bars."""
         done = 0
@@ -407,10 +474,15 @@ class Engine:
                 session = self.calendar.next_session(session)
                 close = self.calendar.session_close(session)
             await self._on_session_open(session)
-            await self.clock.advance_to(close - timedelta(seconds=1))
+            if not await self._advance_clock(close - timedelta(seconds=1)):
+                return
             async with self._lock:
                 await self._on_tick(close - timedelta(seconds=1))
-            await self.clock.advance_to(close)
+            if self.replay:
+                # One yield per session is enough for a replay (advance_to above gave it).
+                self.clock.jump_to(close)
+            else:
+                await self.clock.advance_to(close)
             async with self._lock:
                 await self._on_session_close(session)
             done += 1
@@ -438,6 +510,7 @@ class Engine:
 
     async def _on_session_open(self, session: date) -> None:
         self._session = session
+        self._cooling.clear()
         self.manager.new_day()
         eq = self._portfolio().equity
         self.ledger.roll_day(eq)
@@ -490,14 +563,12 @@ class Engine:
             await on_market(ts)
         await self._settle()
         await self._refresh_orders()
-        for w in self.gate.expire(ts):
-            await self._set_state(
-                w.proposal.proposal_id, ProposalState.EXPIRED, "confirmation timed out"
-            )
+        await self._expire_waiting(ts)
         if self.calendar.is_open(ts - timedelta(seconds=1)):
             proposals = await self.manager.scan(ts, bars, self._context)
             for p in proposals:
-                await self._handle_proposal(p)
+                if not self._is_cooling(p):
+                    await self._handle_proposal(p)
         await self._drain_followups()
         # Positions opened this tick carry no mark yet: value them at this bar, not at cost.
         for sym, bar in bars.items():
@@ -535,6 +606,12 @@ class Engine:
                 trip=(("risk_model", f"risk monitor raised {type(exc).__name__}: {exc}"),)
             )
         await self._apply_monitor(update)
+        risk_event = getattr(self.monitor, "risk_event", None)
+        if risk_event is not None:  # the gauges' picture, after this tick's state changes
+            port = self._portfolio()
+            event = risk_event(ts, port, self.trading_state, tuple(self.tripped_breakers))
+            if event is not None:
+                self.bus.publish(event)
 
     async def _apply_monitor(self, update: MonitorUpdate) -> None:
         now = self.clock.now()
@@ -600,6 +677,7 @@ class Engine:
             open_risk=self.ledger.strategy_open_risk(slot.name),
             limits=PROFILE_LIMITS[profile],
             vix=self._vix(),
+            cooling=frozenset(u for s, u in self._cooling if s == slot.name),
         )
 
     def _pending_from_order(self, order: Order) -> tuple[TradeProposal, ...]:
@@ -635,6 +713,8 @@ class Engine:
             ProposalDecided(ts=self.clock.now(), proposal=p, decision=decision), store=False
         )
         if not decision.approved:
+            if actor == "strategy":
+                self._note_denial(p, decision)
             await self._set_state(p.proposal_id, ProposalState.DENIED, decision.reason)
             self.log("info", f"risk denied {p.strategy} {p.underlying}: {decision.reason}")
             return decision
@@ -717,8 +797,15 @@ class Engine:
         # NEW order the restart can find by its client order id, never a silent duplicate.
         now = self.clock.now()
         intent = Order(req, "", OrderStatus.NEW, now, now)
-        await self.store.upsert_order(intent)
-        order = await self.broker.submit(req)
+        if not self.replay:
+            await self.store.upsert_order(intent)
+            order = await self.broker.submit(req)
+        else:
+            try:
+                order = await self.broker.submit(req)
+            except BaseException:
+                await self.store.upsert_order(intent)  # the row a live run would have left
+                raise
         await self.store.upsert_order(order)
         await self._set_state(
             p.proposal_id, ProposalState.SUBMITTED, f"order {req.client_order_id} by {actor}"
@@ -749,20 +836,40 @@ class Engine:
         while self._followups:
             batch, self._followups = self._followups, []
             for p in batch:
-                await self._handle_proposal(p)
+                if not self._is_cooling(p):
+                    await self._handle_proposal(p)
+
+    def _is_cooling(self, p: TradeProposal) -> bool:
+        if p.intent is not ProposalIntent.OPEN:
+            return False
+        denied_at = self._cooling.get((p.strategy, p.underlying))
+        # Only later scans are dropped: a scan's other proposals are judged on their own.
+        if denied_at is None or p.created_at <= denied_at:
+            return False
+        self.proposals_cooled += 1
+        return True
+
+    def _note_denial(self, p: TradeProposal, decision: RiskDecision) -> None:
+        if p.intent is not ProposalIntent.OPEN or not p.strategy or not p.underlying:
+            return
+        if any(c.name not in TRANSIENT_CHECKS for c in decision.failed_checks):
+            self._cooling[(p.strategy, p.underlying)] = p.created_at
 
     # ------------------------------------------------------------------ fills
 
     async def _fill_loop(self) -> None:
         async for fill in self.broker.fills():
-            self._fill_busy = True
-            try:
-                await self._process_fill(fill)
-            except Exception:
-                log.exception("failed to process fill %s", fill.fill_id)
-                self.log("error", f"fill {fill.fill_id} could not be processed; see log")
-            finally:
-                self._fill_busy = False
+            await self._take_fill(fill)
+
+    async def _take_fill(self, fill: Fill) -> None:
+        self._fill_busy = True
+        try:
+            await self._process_fill(fill)
+        except Exception:
+            log.exception("failed to process fill %s", fill.fill_id)
+            self.log("error", f"fill {fill.fill_id} could not be processed; see log")
+        finally:
+            self._fill_busy = False
 
     async def _process_fill(self, fill: Fill) -> None:
         new_cash = self.ledger.cash + fill.cash_delta
@@ -771,20 +878,30 @@ class Engine:
             return  # already recorded (replayed stream)
         before = self.ledger.realized(fill.strategy or "manual")
         pos = self.ledger.apply(fill)
+        self._cooling.clear()  # the book changed: denied entries may pass now
         if self.monitor is not None:
             self.monitor.on_fill(fill, self.ledger.realized(fill.strategy or "manual") - before)
         self.fills_recorded += 1
         self.recent_fills.append(fill)
         await self._emit(OrderFilled(ts=fill.ts, fill=fill, position=pos), store=False)
         slot = self.manager.slots.get(fill.strategy or "")
-        if slot is not None:
+        # The base class's on_fill returns nothing: skip building a context for it.
+        if slot is not None and type(slot.strategy).on_fill is not Strategy.on_fill:
             ctx = self._context(slot)
             self._followups.extend(await self.manager.deliver_fill(fill, ctx))
 
     async def _settle(self) -> None:
         """Wait until every fill the broker has emitted is stored and applied."""
+        take = self._take_fills
         pending = getattr(self.broker, "pending_fills", None)
         for _ in range(100_000):
+            if take is not None and not self._fill_busy:
+                # Replay: the held fills are stored here, in order, with no task switch.
+                batch = take()
+                while batch:
+                    for fill in batch:
+                        await self._take_fill(fill)
+                    batch = take()
             queued = pending() if pending is not None else 0
             if not queued and not self._fill_busy:
                 return
@@ -864,14 +981,21 @@ class Engine:
             )
             for name in self.manager.slots
         )
+        statuses = tuple(
+            replace(s, positions=tuple(self.ledger.by_strategy.get(s.name, {}).values()))
+            for s in statuses
+        )
         pending = tuple(
             PendingProposal(
                 w.proposal, w.decision, ProposalState.AWAITING_CONFIRMATION, w.expires_at
             )
             for w in self.gate.waiting()
         )
-        healthy = self.last_data_at is not None and (now - self.last_data_at) <= timedelta(
-            minutes=5
+        data: DataHealth = data_health(
+            self.market,
+            now=now,
+            last_data_at=self.last_data_at,
+            session_open=self.calendar.is_open(now),
         )
         return EngineSnapshot(
             ts=now,
@@ -883,12 +1007,31 @@ class Engine:
             open_orders=tuple(self.open_orders.values()),
             recent_fills=tuple(self.recent_fills)[-50:],
             risk=self.risk_summary(),
-            data=DataHealth(
-                self.market.name, healthy or not self.calendar.is_open(now), self.last_data_at
-            ),
+            data=data,
             gate_mode=self.gate.mode.value,
             log=tuple(self.log_lines)[-100:],
+            position_greeks=self.position_greeks(),
+            profiles=PROFILES,
         )
+
+    def position_greeks(self) -> Mapping[str, PositionGreeks]:
+        """Greeks of the open positions at their current marks (see runtime.position_greeks)."""
+        return position_greeks(
+            self.ledger.positions.values(),
+            self.spots(),
+            today=self.clock.now().date(),
+            rate=self.rate(),
+        )
+
+    def spots(self) -> dict[str, float]:
+        """Latest price per symbol: this minute's bars over the ledger's marks."""
+        spots = dict(self.ledger.marks)
+        spots.update((s, b.close) for s, b in self._bars.items())
+        return spots
+
+    def rate(self) -> float:
+        rate = getattr(self.market, "rate", 0.0)
+        return float(rate) if isinstance(rate, int | float) else 0.0
 
     # ------------------------------------------------------------------ events & log
 
@@ -927,6 +1070,12 @@ class Engine:
 
     # ------------------------------------------------------------------ commands
 
+    async def _expire_waiting(self, now: datetime) -> set[str]:
+        gone = {w.proposal.proposal_id for w in self.gate.expire(now)}
+        for pid in gone:
+            await self._set_state(pid, ProposalState.EXPIRED, "confirmation timed out")
+        return gone
+
     async def confirm(
         self,
         proposal_id: str,
@@ -936,6 +1085,10 @@ class Engine:
         actor: str = "user",
     ) -> tuple[bool, str]:
         async with self._lock:
+            # Sweep first: between ticks (overnight on a wall-paced clock) a deadline can pass
+            # with nobody expiring the proposal, and a late confirm must not reach the broker.
+            if proposal_id in await self._expire_waiting(self.clock.now()):
+                return False, f"proposal {proposal_id} expired: confirmation timed out"
             try:
                 p, edited = self.gate.take(proposal_id, quantity=quantity, limit_price=limit_price)
             except (LookupError, ValueError) as exc:
@@ -1033,6 +1186,10 @@ class Engine:
         async with self._lock:
             if client_order_id not in self.open_orders:
                 return False, f"order {client_order_id} is not open"
+            throttled = self.risk.check_cancel()  # the kill switch's cancels never ask
+            if not throttled.passed:
+                return False, throttled.message
+            self.risk.record_cancel()
             order = await self.broker.cancel(client_order_id)
             await self.store.upsert_order(order)
             await self._refresh_orders()

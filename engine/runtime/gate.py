@@ -56,11 +56,21 @@ class ConfirmationGate:
             raise GateError(f"proposal {proposal_id} is not waiting for confirmation") from None
 
     def take(
-        self, proposal_id: str, *, quantity: int | None = None, limit_price: Decimal | None = None
+        self,
+        proposal_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+        now: datetime | None = None,
     ) -> tuple[TradeProposal, bool]:
         """Remove a waiting proposal for confirmation. Returns the (possibly edited) proposal
-        and whether it was edited (an edited proposal must be re-checked by risk)."""
+        and whether it was edited (an edited proposal must be re-checked by risk).
+
+        With `now`, a proposal past its deadline is refused even if no tick has swept it yet
+        (a wall-paced clock has no ticks between the close and the next open)."""
         w = self.get(proposal_id)
+        if now is not None and w.expires_at <= now:
+            raise GateError(f"proposal {proposal_id} expired at {w.expires_at.isoformat()}")
         del self._waiting[proposal_id]
         edited = False
         p = w.proposal

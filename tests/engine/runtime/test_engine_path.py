@@ -4,7 +4,9 @@ position -> published event."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -168,6 +170,28 @@ async def test_confirm_when_proposal_expired_then_refused(build):
     await eng.stop()
 
 
+async def test_confirm_when_deadline_passed_between_ticks_then_refused_and_expired(build):
+    # A wall-paced clock runs no ticks overnight: the deadline passes with nobody sweeping.
+    emb = await build(
+        strategies=[IndexBaseline.from_profile("research_2024")],
+        gate="confirm",
+        engine={"confirm_timeout_s": 120},
+    )
+    eng, store = emb.engine, emb.store
+    await eng.start()
+    await _until_waiting(eng)
+    (w,) = eng.snapshot().pending[:1]
+    eng.clock.jump_to(w.expires_at + timedelta(seconds=1))
+    ok, msg = await eng.confirm(w.proposal.proposal_id, actor="test")
+    assert not ok
+    assert "expired" in msg
+    assert await store.load_orders() == []
+    rec = await store.load_proposal(w.proposal.proposal_id)
+    assert rec is not None
+    assert rec.state is ProposalState.EXPIRED
+    await eng.stop()
+
+
 class _BoomParams(StrategyParams):
     pass
 
@@ -224,3 +248,16 @@ async def test_restart_when_same_db_then_state_rebuilt_and_clock_resumes(build, 
     )
     assert await emb2.store.verify_ledger() == []
     await emb2.engine.stop()
+
+
+async def test_stop_when_clock_is_pacing_a_long_wait_then_run_returns_at_once(build):
+    # At 0.01x a market minute takes 100 real minutes: a quitting desk must not wait it out.
+    emb = await build(strategies=[IndexBaseline.from_profile("research_2024")])
+    eng = emb.engine
+    eng.clock.set_speed(0.01)
+    run = asyncio.create_task(eng.run())
+    await asyncio.sleep(0.3)
+    assert not run.done()  # it is waiting on the paced clock
+    eng.request_stop()
+    await asyncio.wait_for(run, timeout=10)
+    assert not eng._started  # stopped cleanly through run()'s finally
