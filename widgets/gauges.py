@@ -37,8 +37,17 @@ class RiskGauges(ThemeAware, Widget):
 
     def show(self, summary: RiskSummary) -> None:
         if summary != self.summary:
+            # A new layout only when the height changes (gauges or a note come or go): a
+            # layout pass re-arranges the whole screen, a plain refresh repaints the gauges.
+            resized = self._lines(summary) != self._lines(self.summary)
             self.summary = summary
-            self.refresh(layout=True)
+            self.refresh(layout=resized)
+
+    @staticmethod
+    def _lines(summary: RiskSummary | None) -> int:
+        if summary is None:
+            return 1
+        return len(summary.gauges) + 2 + (1 if summary.note else 0)
 
     def _level_style(self, ratio: float, st: SignalStyles) -> str:
         if ratio >= ALARM_AT:
@@ -50,8 +59,7 @@ class RiskGauges(ThemeAware, Widget):
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         if self.has_class("-compact"):
             return 1
-        n = len(self.summary.gauges) if self.summary else 0
-        return max(1, n + 2 + (1 if self.summary and self.summary.note else 0))
+        return max(1, self._lines(self.summary)) if self.summary else 2
 
     def render(self) -> RenderResult:
         st = self.theme_styles

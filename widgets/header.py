@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Label
 
+from engine.runtime.views import DataHealth, DataState
 from widgets.format import compact_money, money, pct
 from widgets.styles import SignalStyles, ThemeAware
 
@@ -39,6 +40,43 @@ class HeaderView:
     gate_mode: str = "auto"
     waiting: int = 0
     connected: bool = True
+    # The engine's full data health (state, latency, age); overrides data_source/data_ok.
+    data: DataHealth | None = None
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.0f}h"
+
+
+def data_text(v: HeaderView, st: SignalStyles) -> tuple[int, Text]:
+    """`data: alpaca ok 42ms`, `data: yfinance (failover) ok`, `data: alpaca STALE 95s`,
+    `data: alpaca FAILED`: healthy data is shown quietly and dropped first when space is
+    short; stale or failed data is never dropped."""
+    d = v.data
+    text = Text("data: ", style=st.muted)
+    if d is None:
+        text.append(
+            f"{v.data_source} {'ok' if v.data_ok else 'STALE'}".strip(),
+            style=(st.gain if v.data_ok else f"bold {st.loss}"),
+        )
+        return (6 if v.data_ok else 10, text)
+    state = d.state if d.healthy or d.state is not DataState.HEALTHY else DataState.STALE
+    text.append(d.source, style="" if state is DataState.HEALTHY else f"bold {st.loss}")
+    if d.failover:
+        text.append(" (failover)", style=st.warn)
+    if state is DataState.HEALTHY:
+        text.append(" ok", style=st.gain)
+        if d.latency_ms is not None:
+            text.append(f" {d.latency_ms:.0f}ms", style=st.muted)
+        return (6, text)
+    text.append(f" {state.value.upper()}", style=f"bold reverse {st.loss}")
+    if d.age_seconds is not None:
+        text.append(f" {_age(d.age_seconds)}", style=st.loss)
+    return (10, text)
 
 
 class ModeBadge(Label):
@@ -96,12 +134,7 @@ class StatusLine(ThemeAware, Widget):
         if v.waiting:
             parts.append((6, Text(f"{v.waiting} waiting", style=f"bold {st.accent}")))
         parts.append((4, Text(f"gate:{v.gate_mode}", style=st.muted)))
-        data = Text("data: ", style=st.muted)
-        data.append(
-            f"{v.data_source} {'ok' if v.data_ok else 'STALE'}".strip(),
-            style=(st.gain if v.data_ok else f"bold {st.loss}"),
-        )
-        parts.append((6 if v.data_ok else 10, data))
+        parts.append(data_text(v, st))
         return parts
 
     def render(self) -> RenderResult:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
@@ -21,6 +22,10 @@ from widgets.styles import ThemeAware
 
 class Cell(Text):
     """Text that carries the row it belongs to and a value to sort by."""
+
+    # No per-cell __dict__: a 500-row table holds thousands of these, and every object the
+    # garbage collector tracks makes its full collections (UI stalls) longer.
+    __slots__ = ("row_key", "sort_key")
 
     def __init__(
         self,
@@ -34,6 +39,10 @@ class Cell(Text):
         self.sort_key: Any = text if sort_key is None else sort_key
         self.row_key: str = ""
 
+
+# Render-cache sizes: rows and cells of two tall screens (a 100-row terminal, 12 columns).
+ROW_CACHE = 200
+CELL_CACHE = 2_400
 
 # What a caller asks a cell to show: (text, style, sort key, justify). Plain tuples are
 # cheap; a `Cell` (Rich Text) is only built when the text or style actually changed.
@@ -89,18 +98,36 @@ class KeyedTable(ThemeAware, DataTable[Any]):
             zebra_stripes=True,
         )
         self._columns_spec = tuple(columns)
-        # What is on screen, per row: column key -> (plain text, style). Compared on sync.
-        self._shown: dict[str, dict[str, tuple[str, str]]] = {}
+        # What is on screen, per row: column key -> the spec drawn (text and style are
+        # compared on sync).
+        self._shown: dict[str, dict[str, CellSpec]] = {}
         self._order: list[str] = []
         self._col_keys = [c.key for c in self._columns_spec]
         # Redraws the table from its owner's last data (set by widgets that keep it).
         self._replay: Callable[[], object] | None = None
         self._batched = 0
         self._widths: dict[str, int] = {c.key: len(c.label) for c in self._columns_spec}
+        # DataTable keys every render cache on its update count, so after a sync nothing
+        # cached before it is ever hit again. Its default sizes (10,000 rendered cells)
+        # would keep up to a dozen stale frames alive: memory, and objects the garbage
+        # collector walks on every full collection. A few screens' worth is enough.
+        self._cell_render_cache = LRUCache(CELL_CACHE)
+        self._row_render_cache = LRUCache(ROW_CACHE)
+        self._row_renderable_cache = LRUCache(ROW_CACHE)
+        self._line_cache = LRUCache(ROW_CACHE)
+        # Cell writes go straight into DataTable's row storage when it is laid out as
+        # this code expects (a dict of row dicts); otherwise through `update_cell`.
+        self._fast_writes = isinstance(getattr(self, "_data", None), dict) and hasattr(
+            self, "_update_count"
+        )
+        self._col_objs: dict[str, Any] = {}
+        # Columns whose cells the last `sync` rewrote (a caller sorting by a column can
+        # skip the sort when nothing in it moved).
+        self.changed_columns: set[str] = set()
 
     def on_mount(self) -> None:
         for col in self._columns_spec:
-            self.add_column(col.label, key=col.key, width=col.width)
+            self._col_objs[col.key] = self.add_column(col.label, key=col.key, width=col.width)
 
     @property
     def row_keys(self) -> list[str]:
@@ -113,6 +140,10 @@ class KeyedTable(ThemeAware, DataTable[Any]):
         in which case new rows go to the end and the caller sorts)."""
         added = updated = removed = 0
         col_keys = self._col_keys
+        col_objs = self._col_objs
+        changed_columns = self.changed_columns
+        changed_columns.clear()
+        data: dict[Any, dict[Any, Any]] | None = self._data if self._fast_writes else None
         widths = self._widths
         wanted: list[str] = []
         for key, specs in rows:
@@ -120,14 +151,13 @@ class KeyedTable(ThemeAware, DataTable[Any]):
             shown = self._shown.get(key)
             if shown is None:
                 self.add_row(*(_make(sp, key) for sp in specs), key=key)
-                self._shown[key] = {
-                    ck: (sp[0], sp[1]) for ck, sp in zip(col_keys, specs, strict=True)
-                }
+                self._shown[key] = dict(zip(col_keys, specs, strict=True))
                 for ck, sp in zip(col_keys, specs, strict=True):
                     if len(sp[0]) > widths.get(ck, 0):
                         widths[ck] = len(sp[0])
                 added += 1
                 continue
+            row: dict[Any, Any] | None = None
             for ck, sp in zip(col_keys, specs, strict=True):
                 old = shown.get(ck)
                 if old is not None and old[0] == sp[0] and old[1] == sp[1]:
@@ -136,9 +166,23 @@ class KeyedTable(ThemeAware, DataTable[Any]):
                 grow = len(sp[0]) > widths.get(ck, 0)
                 if grow:
                     widths[ck] = len(sp[0])
-                if not self._write_cell(key, ck, _make(sp, key), grow):
-                    continue
-                shown[ck] = (sp[0], sp[1])
+                column = col_objs.get(ck)
+                if grow or data is None or column is None:
+                    if not self._write_cell(key, ck, _make(sp, key), grow):
+                        continue
+                else:
+                    # The hot path (every re-marked cell): straight into the row's storage,
+                    # the row looked up once, one repaint for the batch (see `_write_cell`).
+                    if row is None:
+                        row = data.get(key)  # RowKey hashes and compares equal to its str
+                        if row is None:
+                            break
+                    if column not in row:
+                        continue
+                    row[column] = _make(sp, key)
+                    self._batched += 1
+                shown[ck] = sp
+                changed_columns.add(ck)
                 updated += 1
         if self._batched:
             # One repaint for the whole batch of cell writes.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import lru_cache
 from typing import Protocol
 
 from textual.message import Message
+from textual.timer import Timer
 
-from engine.domain import OptionContract, Position
+from engine.domain import Instrument, OptionContract, Position
 from widgets.format import greek, money, pct, price, sign_of
 from widgets.keyed_table import CellSpec, Column, KeyedTable, SyncStats, cell, num
 from widgets.styles import SignalStyles
@@ -32,6 +35,7 @@ COLUMNS = (
     Column("theta", "θ"),
 )
 SORTABLE = tuple(c.key for c in COLUMNS)
+RESORT_SECONDS = 1.0
 
 
 @lru_cache(maxsize=4096)
@@ -41,6 +45,30 @@ def _describe(instrument: OptionContract) -> str:
 
 def _label(p: Position) -> str:
     return _describe(p.instrument) if isinstance(p.instrument, OptionContract) else p.symbol
+
+
+@lru_cache(maxsize=4096)
+def _fixed(
+    instrument: Instrument,
+    quantity: int,
+    avg_price: Decimal,
+    multiplier: int,
+    text_style: str,
+    short_style: str,
+    loss_style: str,
+) -> tuple[CellSpec, CellSpec, CellSpec, float, bool, int]:
+    """What a re-mark does not change (label, quantity, average cost, cost basis): formatted
+    once per holding instead of on every tick for every row."""
+    is_opt = isinstance(instrument, OptionContract)
+    label = _describe(instrument) if is_opt else instrument.symbol
+    return (
+        cell(label, text_style if quantity >= 0 else short_style, sort_key=label),
+        num(f"{quantity:,}", quantity, loss_style if quantity < 0 else ""),
+        num(price(avg_price), float(avg_price)),
+        float(avg_price * quantity * multiplier),
+        is_opt,
+        multiplier,
+    )
 
 
 class PositionsTable(KeyedTable):
@@ -56,6 +84,8 @@ class PositionsTable(KeyedTable):
         super().__init__(COLUMNS, id=id, classes=classes)
         self.sort_column = "symbol"
         self.sort_reverse = False
+        self._last_sort = 0.0
+        self._resort_timer: Timer | None = None
 
     def show(
         self,
@@ -71,16 +101,37 @@ class PositionsTable(KeyedTable):
             if p.quantity != 0
         ]
         stats = self.sync(rows, keep_order=False)
-        if stats.added or stats.removed or (stats.updated and self.sort_column != "symbol"):
+        if stats.added or stats.removed:
             self._apply_sort()
+        elif stats.updated and self.sort_column in self.changed_columns:
+            self._resort_soon()
         return stats
+
+    def _resort_soon(self) -> None:
+        """Order by a moving value (mark, P&L, greeks) at most once a second: re-sorting
+        500 rows on every tick costs a full re-layout of the table, and rows that jump
+        four times a second cannot be read anyway. The newest values always win: a tick
+        inside the window schedules one trailing sort."""
+        if self._resort_timer is not None:
+            return
+        wait = self._last_sort + RESORT_SECONDS - time.monotonic()
+        if wait <= 0:
+            self._apply_sort()
+        else:
+            self._resort_timer = self.set_timer(wait, self._trailing_sort)
+
+    def _trailing_sort(self) -> None:
+        self._resort_timer = None
+        self._apply_sort()
 
     @staticmethod
     def _cells(p: Position, g: PositionGreeks | None, st: SignalStyles) -> list[CellSpec]:
-        is_opt = isinstance(p.instrument, OptionContract)
-        label = _label(p)
-        cost = float(p.cost_basis)
-        pnl = p.unrealized_pnl if p.mark is not None else None
+        label_spec, qty_spec, avg_spec, cost, is_opt, multiplier = _fixed(
+            p.instrument, p.quantity, p.avg_price, p.multiplier, st.text, st.warn, st.loss
+        )
+        mark = p.mark
+        # Position.unrealized_pnl, without re-deriving the Decimal cost basis per tick.
+        pnl = mark * p.quantity * multiplier - cost if mark is not None else None
         ret = (pnl / abs(cost)) if pnl is not None and cost else None
         s = st.for_sign(sign_of(pnl))
         if g is not None:
@@ -93,10 +144,10 @@ class PositionsTable(KeyedTable):
             greek(delta_val) if is_opt else (f"{delta_val:,.0f}" if delta_val is not None else "—")
         )
         return [
-            cell(label, st.text if not p.is_short else st.warn, sort_key=label),
-            num(f"{p.quantity:,}", p.quantity, st.loss if p.quantity < 0 else ""),
-            num(price(p.avg_price), float(p.avg_price)),
-            num(price(p.mark), p.mark),
+            label_spec,
+            qty_spec,
+            avg_spec,
+            num(price(mark), mark),
             num(money(pnl, signed=True, cents=False), pnl, s),
             num(pct(ret, digits=1), ret, s),
             num(delta_txt, delta_val),
@@ -120,6 +171,7 @@ class PositionsTable(KeyedTable):
         self.sort_by(SORTABLE[(i + 1) % len(SORTABLE)])
 
     def _apply_sort(self) -> None:
+        self._last_sort = time.monotonic()
         if self.row_count:
             self.sort(self.sort_column, key=lambda c: c.sort_key, reverse=self.sort_reverse)
 

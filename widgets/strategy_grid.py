@@ -206,11 +206,12 @@ class StrategyGrid(Widget, can_focus=True):
             self.selected = min(self.selected, max(0, len(names) - 1))
             self.call_after_refresh(self._paint_selection)
             return
+        # One DOM query per update, not one per strategy.
+        by_name = {pane.strategy_name: pane for pane in self.query(StrategyPane)}
         for s in statuses:
-            for pane in self.query(StrategyPane):
-                if pane.strategy_name == s.name:
-                    pane.set_status(s)
-                    break
+            pane = by_name.get(s.name)
+            if pane is not None:
+                pane.set_status(s)
 
     def on_resize(self, event: events.Resize) -> None:
         self._relayout(event.size.width)

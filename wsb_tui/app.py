@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -33,7 +33,6 @@ try:
 except ModuleNotFoundError:  # an editable install that does not list `themes` yet
     sys.path.append(str(Path(__file__).resolve().parents[1]))
     import themes
-from engine.runtime.client_api import CommandResult, EngineClient
 from engine.runtime.views import StrategyRunState
 from wsb_tui.bindings import bindings
 from wsb_tui.commands import DeskCommands
@@ -50,7 +49,12 @@ from wsb_tui.settings import (
     save_settings,
 )
 
-ClientFactory = Callable[[], Awaitable[EngineClient]]
+if TYPE_CHECKING:
+    # Types only: the client API module pulls in the risk views (SciPy, pandas), which
+    # must not load before the dashboard's first paint.
+    from engine.runtime.client_api import CommandResult, EngineClient
+
+ClientFactory = Callable[[], Awaitable["EngineClient"]]
 
 CLOSE_TIMEOUT_SECONDS = 15.0
 NOTIFY_EVERY_SECONDS = 10.0
@@ -61,6 +65,21 @@ RECONNECT_SECONDS = 2.0
 # Ten times a second is more than a person can read and keeps a fast engine (replay, max
 # speed) from spending its loop on repaints.
 MIN_DRAIN_SECONDS = 0.1
+# Full garbage collections this many times rarer than Python's default once the desk is
+# up (see `_tame_collector`).
+FULL_GC_RARER = 10
+
+
+class StartAborted(Exception):
+    """Raised by a connect factory to leave the app before any engine runs (a bad config,
+    or a setup that needs the full start path). The app exits with `return_code`; whoever
+    ran it reads `app.start_aborted`."""
+
+    def __init__(self, reason: str, *, return_code: int = 1, detail: object = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.return_code = return_code
+        self.detail = detail
 
 
 class WsbApp(App[None]):
@@ -117,6 +136,8 @@ class WsbApp(App[None]):
         self._quiet_until = 0.0
         self._last_drain = 0.0
         self._drain_scheduled = False
+        self.start_aborted: StartAborted | None = None
+        self._gc_threshold: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -161,6 +182,11 @@ class WsbApp(App[None]):
         self._note("info", "starting the engine…")
         try:
             self._client = await self._connect()
+        except StartAborted as exc:
+            self.start_aborted = exc
+            self._shutting_down = True
+            self.exit(return_code=exc.return_code)
+            return
         except Exception as exc:
             self._note("error", f"engine failed to start: {type(exc).__name__}: {exc}", notify=True)
             return
@@ -202,12 +228,22 @@ class WsbApp(App[None]):
                 self._publish(self.desk.apply_snapshot(snap))
                 if not self._first_snapshot.is_set():
                     self._first_snapshot.set()
-                    # Everything alive now (modules, themes, the dashboard) lives for the
-                    # whole session: keep it out of the collector's way so full collections
-                    # during the trading day stay short.
-                    gc.freeze()
+                    self._tame_collector()
             # Scheduled after the refresh finished: refreshes never overlap or pile up.
             await asyncio.sleep(self.settings.refresh_seconds)
+
+    def _tame_collector(self) -> None:
+        """Everything alive now (modules, themes, the dashboard, the engine) lives for the
+        whole session: freeze it out of the collector's way. Then make full collections,
+        which walk every tracked object and stall the UI for tens of milliseconds each,
+        ten times rarer: under table churn (a re-marked table promotes thousands of
+        objects a second) the default ran one every couple of seconds. They stay driven
+        by allocation, so a busy engine in the same process still gets its cyclic garbage
+        collected in proportion to what it allocates."""
+        gc.freeze()
+        self._gc_threshold = gc.get_threshold()
+        gen0, gen1, gen2 = self._gc_threshold
+        gc.set_threshold(gen0, gen1, gen2 * FULL_GC_RARER)
 
     @work(exclusive=True, group="engine-events", name="engine events")
     async def _consume_events(self) -> None:
@@ -571,6 +607,9 @@ class WsbApp(App[None]):
     async def on_unmount(self) -> None:
         # Belt and braces: however the app ends, the engine is asked to close.
         self._shutting_down = True
+        if self._gc_threshold is not None:  # the process may go on (tests, `wsb attach`)
+            gc.set_threshold(*self._gc_threshold)
+            self._gc_threshold = None
         await self._close_client()
 
     # ------------------------------------------------------------------ palette
@@ -585,6 +624,8 @@ class WsbApp(App[None]):
 def client_of(built: object) -> EngineClient:
     """The client inside whatever an engine builder returned: a client, an
     `(engine, client)` pair, or an object with a `.client`."""
+    from engine.runtime.client_api import EngineClient
+
     if isinstance(built, EngineClient):
         return built
     if isinstance(built, tuple | list):
@@ -631,6 +672,34 @@ class EmbeddedClient:
                 await closer()
 
 
+def embedded_connect(
+    builder: Callable[..., Awaitable[object]],
+    config: object,
+    *,
+    db_path: Path | None,
+    speed: float | None,
+) -> ClientFactory:
+    """A connect factory that builds an embedded engine inside the app's loop and runs it."""
+
+    async def connect_built() -> EngineClient:
+        built = await builder(config, db_path=db_path, headless=False, speed=speed)
+        owned = EmbeddedClient(built)
+        owned.start()
+        return owned
+
+    return connect_built
+
+
+async def import_engine_off_loop() -> None:
+    """The embedded engine's heavy modules (NumPy, SciPy, pandas, exchange_calendars,
+    pydantic models), imported in a thread: the painted desk stays responsive meanwhile."""
+
+    def load() -> None:
+        import engine.runtime.embedded  # noqa: F401
+
+    await asyncio.to_thread(load)
+
+
 def run_tui(
     client: EngineClient | None = None,
     *,
@@ -640,34 +709,32 @@ def run_tui(
     db_path: Path | None = None,
     speed: float | None = None,
     **kw: Any,
-) -> None:
-    """Run the desk in this terminal until the person quits.
+) -> WsbApp:
+    """Run the desk in this terminal until the person quits; returns the finished app
+    (its `return_code`, and `start_aborted` when a connect factory gave up).
 
     Either a ready `client`, an async `connect()` returning one, or an embedded-engine
     `builder(config, db_path=, headless=False, speed=)` awaited inside the app's event loop
     (so the engine and the UI share one loop and the dashboard paints before warm-up ends).
     """
     if client is None and connect is None and builder is not None:
-        build = builder
-
-        async def connect_built() -> EngineClient:
-            built = await build(config, db_path=db_path, headless=False, speed=speed)
-            owned = EmbeddedClient(built)
-            owned.start()
-            return owned
-
-        connect = connect_built
-    WsbApp(client, connect=connect, **kw).run()
+        connect = embedded_connect(builder, config, db_path=db_path, speed=speed)
+    app = WsbApp(client, connect=connect, **kw)
+    app.run()
+    return app
 
 
 def run_embedded(
     config: object, *, db_path: Path | None = None, speed: float | None = None, **kw: Any
-) -> None:
-    """`wsb` with no command: the desk over the embedded simulator and paper broker, the
-    engine built and run inside the app's event loop, after the dashboard's first frame."""
-    # Imported before the app starts. Measured on 2 cores: deferring the engine's heavy
-    # imports (pandas, scipy, calendars) until after the first frame drew the empty frame
-    # ~0.2 s sooner but the dashboard with its numbers ~1 s later (in a thread: worse still).
-    from engine.runtime.embedded import build_embedded
+) -> WsbApp:
+    """The desk over the embedded engine for a loaded config: the dashboard paints first,
+    the engine's modules are imported in a thread behind it, then the engine is built and
+    run inside the app's event loop."""
 
-    run_tui(None, builder=build_embedded, config=config, db_path=db_path, speed=speed, **kw)
+    async def connect() -> EngineClient:
+        await import_engine_off_loop()
+        from engine.runtime.embedded import build_embedded
+
+        return await embedded_connect(build_embedded, config, db_path=db_path, speed=speed)()
+
+    return run_tui(None, connect=connect, **kw)

@@ -75,6 +75,9 @@ DASHBOARD: tuple[KeySpec, ...] = (
     KeySpec(
         "dashboard.focus_queue", "w", "focus_queue", "queue", "proposal: focus queue", show=False
     ),
+    KeySpec(
+        "dashboard.backtest", "b", "open_backtest", "backtest", "backtest: open backtest screen"
+    ),
 )
 
 CONFIRM: tuple[KeySpec, ...] = (
@@ -147,6 +150,28 @@ CHART: tuple[KeySpec, ...] = (
 
 HELP: tuple[KeySpec, ...] = (KeySpec("help.back", "escape", "back", "back", key_display="esc"),)
 
+# Ctrl keys with priority: they must work while a form field has the focus.
+BACKTEST: tuple[KeySpec, ...] = (
+    KeySpec("backtest.run", "ctrl+r", "run", "run", "backtest: run", priority=True),
+    KeySpec(
+        "backtest.cancel",
+        "ctrl+x",
+        "cancel_run",
+        "cancel run",
+        "backtest: cancel the running backtest",
+        priority=True,
+    ),
+    KeySpec(
+        "backtest.all",
+        "ctrl+l",
+        "toggle_all",
+        "all strategies",
+        "backtest: select all / no strategies",
+        priority=True,
+    ),
+    KeySpec("backtest.back", "escape", "back", "back", key_display="esc"),
+)
+
 DIALOG: tuple[KeySpec, ...] = (
     KeySpec("dialog.yes", "y", "answer(True)", "yes"),
     KeySpec("dialog.no", "n", "answer(False)", "no"),
@@ -164,6 +189,7 @@ SCOPES: dict[str, tuple[KeySpec, ...]] = {
     "chart": CHART,
     "help": HELP,
     "dialog": DIALOG,
+    "backtest": BACKTEST,
 }
 
 SCOPE_TITLES: dict[str, str] = {
@@ -177,6 +203,7 @@ SCOPE_TITLES: dict[str, str] = {
     "chart": "price chart",
     "help": "help",
     "dialog": "yes/no dialogs",
+    "backtest": "backtest screen",
 }
 
 

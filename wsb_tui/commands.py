@@ -18,6 +18,13 @@ from wsb_tui.bindings import SCOPES, display_key
 Entry = tuple[str, Callable[[], Any], str]  # title, callback, help
 
 
+def _open_backtest(app: Any) -> None:
+    # Imported on use: the screen pulls in the chart widgets.
+    from wsb_tui.screens.backtest import open_backtest
+
+    open_backtest(app)
+
+
 class DeskCommands(Provider):
     def _entries(self) -> Iterator[Entry]:
         app: Any = self.app
@@ -39,6 +46,8 @@ class DeskCommands(Provider):
                         partial(screen.run_action, spec.action),
                         f"key {display_key(spec, keymap)} on this screen",
                     )
+        if scope != "dashboard":  # there the dashboard.backtest binding offers it
+            yield ("backtest: open backtest screen", partial(_open_backtest, app), "")
         desk = getattr(app, "desk", None)
         if desk is None:
             return

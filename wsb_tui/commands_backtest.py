@@ -10,6 +10,8 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -322,3 +324,269 @@ def _run_sweep(
             f"IS {_fmt(row[f'is_{metric}']):>8}  OOS {_fmt(row[f'oos_{metric}']):>8}  "
             f"Δ {_fmt(row['degradation']):>8}  trades {row['is_trades']}/{row['oos_trades']}"
         )
+
+
+# ---------------------------------------------------------------------------------------
+# The TUI's backtest: the form's values in, plain render-ready data out.
+#
+# The backtest screen sees engine *types* only (tests/wsb_tui/test_ui_import_contract.py),
+# so everything that touches `engine.backtest` / `engine.analytics` lives here and runs in
+# the screen's worker thread: the heavy imports (~2 s), the run and the figures.
+
+TRADE_ROWS_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestForm:
+    """What the person typed. Text fields are validated by `form_config`, each error naming
+    the field, the value and what is allowed."""
+
+    strategies: tuple[str, ...]
+    profile: str
+    data: str = "sim"
+    symbols: str = ""
+    start: str = ""
+    end: str = ""
+    capital: str = "100000"
+    seed: str = "7"
+
+
+def _form_date(name: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def check_form(form: BacktestForm) -> list[str]:
+    """Problems found without importing the engine (so the UI can answer instantly)."""
+    problems: list[str] = []
+    if not form.strategies:
+        problems.append("strategies: pick at least one (or all)")
+    data = form.data.strip()
+    if not (data == "sim" or (data.startswith("csv:") and len(data) > 4)):
+        problems.append(f"data: {form.data!r}: use 'sim' or 'csv:DIR' (a folder of SYMBOL.csv)")
+    dates: list[date] = []
+    for name, text in (("start", form.start), ("end", form.end)):
+        try:
+            dates.append(_form_date(name, text))
+        except ValueError as exc:
+            problems.append(str(exc))
+    if len(dates) == 2 and dates[1] < dates[0]:
+        problems.append(f"end: {form.end} is before start {form.start}")
+    try:
+        cash = Decimal(form.capital.replace(",", "").replace("$", "").strip())
+        if not cash.is_finite() or cash <= 0:
+            problems.append(f"capital: {form.capital!r} must be a number > 0")
+    except InvalidOperation:
+        problems.append(f"capital: {form.capital!r} is not a number")
+    if not form.seed.strip().isdigit():
+        problems.append(f"seed: {form.seed!r} must be a whole number >= 0")
+    return problems
+
+
+def form_config(form: BacktestForm) -> Any:
+    """The `BacktestConfig` for `form` (imports the engine: call it off the UI thread)."""
+    problems = check_form(form)
+    if problems:
+        raise ValueError("; ".join(problems))
+    from engine.backtest.config import BacktestConfig, DataSpec, parse_symbols
+    from engine.backtest.strategy_set import expand_names
+    from engine.strategies.registry import UnknownStrategy
+
+    try:
+        names = expand_names(list(form.strategies))
+    except UnknownStrategy as exc:
+        raise ValueError(f"strategies: {exc.args[0]}") from None
+    spec = DataSpec.parse(form.data)
+    if spec.directory is not None and not spec.directory.is_dir():
+        raise ValueError(f"data: {spec.directory} is not a folder")
+    return BacktestConfig(
+        strategies=names,
+        start=_form_date("start", form.start),
+        end=_form_date("end", form.end),
+        data=spec,
+        symbols=parse_symbols(form.symbols),
+        profile=form.profile,
+        capital=Decimal(form.capital.replace(",", "").replace("$", "").strip()),
+        seed=int(form.seed),
+    )
+
+
+def strategy_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the registry's strategies, which 'all' means; the backtest examples)."""
+    from engine.backtest.strategy_set import EXAMPLES
+    from engine.strategies.registry import available
+
+    return available(), tuple(EXAMPLES)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    label: str
+    text: str
+    sign: int = 0  # colour: +1 gain, -1 loss, 0 plain
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    key: str
+    strategy: str
+    symbol: str
+    side: str
+    quantity: int
+    entry: str
+    entry_price: float
+    exit: str
+    exit_price: float | None
+    pnl: float
+    return_pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestView:
+    """A finished (or cancelled) backtest as plain values the screen draws."""
+
+    title: str
+    sessions: tuple[str, ...]  # ISO dates
+    equity: tuple[float, ...]  # closing equity per session
+    benchmark: tuple[float, ...] | None  # benchmark scaled to the starting equity
+    benchmark_name: str | None
+    drawdown_pct: tuple[float, ...]  # per session, <= 0
+    monthly: dict[tuple[int, int], float]
+    figures: tuple[Figure, ...]
+    trades: tuple[TradeRow, ...]
+    trades_total: int
+    attribution: tuple[tuple[str, float, float], ...]  # strategy, P&L $, contribution
+    sessions_done: int
+    sessions_total: int
+    checks_ok: bool
+    fingerprint: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.sessions_done < self.sessions_total
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOutcome:
+    """What the worker hands back: a view, or an error to show in the status line."""
+
+    view: BacktestView | None
+    error: str = ""
+
+
+def _fig(label: str, value: Any, kind: str = "", signed: bool = False) -> Figure:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return Figure(label, "—")
+    v = float(value)
+    sign = (1 if v > 0 else -1 if v < 0 else 0) if signed else 0
+    if kind == "pct":
+        text = f"{v * 100:+.2f}%" if signed else f"{v * 100:.2f}%"
+    elif kind == "money":
+        text = f"{'-' if v < 0 else ''}${abs(v):,.2f}"
+    elif kind == "int":
+        text = f"{int(v):,}"
+    else:
+        text = f"{v:,.2f}"
+    return Figure(label, text, sign)
+
+
+def backtest_view(result: Any, sessions_total: int | None = None) -> BacktestView:
+    """Render-ready data from a `BacktestResult` (uses `engine.analytics`)."""
+    from engine.analytics import drawdown_series, monthly_returns
+
+    s = result.summary
+    eq = result.equity_curve
+    closes = [d.benchmark_close for d in result.daily]
+    bench: tuple[float, ...] | None = None
+    first = next((c for c in closes if c is not None), None)
+    if result.benchmark and first:
+        bench = tuple(math.nan if c is None else result.start_equity * c / first for c in closes)
+    dd = drawdown_series(eq) * 100.0
+    trips = list(result.trades)
+    rows = tuple(
+        TradeRow(
+            key=f"t{i}",
+            strategy=t.strategy,
+            symbol=t.symbol,
+            side="long" if t.direction > 0 else "short",
+            quantity=t.quantity,
+            entry=f"{t.entry_ts:%Y-%m-%d}",
+            entry_price=t.entry_price,
+            exit=f"{t.exit_ts:%Y-%m-%d}" if t.exit_ts is not None else "open",
+            exit_price=t.exit_price,
+            pnl=t.pnl,
+            return_pct=t.return_pct,
+        )
+        for i, t in enumerate(trips[:TRADE_ROWS_MAX])
+    )
+    figures = (
+        _fig("Total return", s.total_return, "pct", signed=True),
+        _fig("Annualised", s.cagr, "pct", signed=True),
+        _fig("Volatility", s.volatility, "pct"),
+        _fig("Sharpe", s.sharpe, signed=True),
+        _fig("Sortino", s.sortino, signed=True),
+        _fig("Calmar", s.calmar, signed=True),
+        _fig("Max drawdown", -s.max_drawdown, "pct", signed=True),
+        _fig("DD length (sessions)", s.max_drawdown_duration, "int"),
+        _fig("Closed trades", s.trades, "int"),
+        _fig("Win rate", s.win_rate, "pct"),
+        _fig("Profit factor", s.profit_factor),
+        _fig("Avg win", s.avg_win, "money", signed=True),
+        _fig("Avg loss", s.avg_loss, "money", signed=True),
+        _fig("Alpha (ann.)", s.alpha, "pct", signed=True),
+        _fig("Beta", s.beta),
+        _fig(f"{result.benchmark or 'Benchmark'} return", s.benchmark_return, "pct", signed=True),
+        _fig("End equity", s.end_equity, "money"),
+    )
+    names = ", ".join(result.config.get("strategies", []))
+    return BacktestView(
+        title=f"{names} · {result.config.get('data')} · {result.config.get('profile')}",
+        sessions=tuple(d.isoformat() for d in result.sessions),
+        equity=tuple(d.equity for d in result.daily),
+        benchmark=bench,
+        benchmark_name=result.benchmark,
+        drawdown_pct=tuple(float(x) for x in dd[1:]),
+        monthly=monthly_returns(result.sessions, eq),
+        figures=figures,
+        trades=rows,
+        trades_total=len(trips),
+        attribution=tuple((a.strategy, a.pnl, a.contribution) for a in result.attribution),
+        sessions_done=len(result.sessions),
+        sessions_total=sessions_total or len(result.sessions),
+        checks_ok=result.checks.ok,
+        fingerprint=result.fingerprint(),
+        notes=(*result.errors, *result.notes),
+    )
+
+
+def run_backtest_for_tui(
+    form: BacktestForm,
+    progress: Callable[[int, int, str, float], None],
+    cancelled: Callable[[], bool],
+) -> BacktestOutcome:
+    """Build, run and render one backtest; blocking, for a worker thread. Never raises for
+    a bad form or a failed run: the outcome carries the message instead."""
+    try:
+        cfg = form_config(form)
+    except (ValueError, TypeError) as exc:
+        return BacktestOutcome(None, str(exc))
+    from engine.backtest.runner import BacktestCancelled, run_backtest_sync
+
+    total = 0
+
+    def on_session(done: int, n: int, rec: Any) -> None:
+        nonlocal total
+        total = n
+        progress(done, n, rec.session.isoformat(), rec.equity)
+
+    # The engine loggers' levels are left alone: a live engine may share this process.
+    try:
+        result = run_backtest_sync(cfg, progress=on_session, cancel=cancelled)
+    except BacktestCancelled:
+        return BacktestOutcome(None, "cancelled before the first session")
+    except Exception as exc:  # shown in the status line, never as a traceback
+        return BacktestOutcome(None, f"backtest failed: {type(exc).__name__}: {exc}")
+    return BacktestOutcome(backtest_view(result, total or None))

@@ -100,6 +100,9 @@ class Portfolio:
     reserved_collateral: Decimal = ZERO
     start_of_day_equity: Decimal | None = None
     peak_equity: Decimal | None = None
+    # positions_value, summed once on first use: strategies and risk read `equity` many times
+    # per snapshot, and the snapshot never changes.
+    _positions_value: float | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def buying_power(self) -> Decimal:
@@ -107,7 +110,11 @@ class Portfolio:
 
     @property
     def positions_value(self) -> float:
-        return sum((p.market_value for p in self.positions.values()), 0.0)
+        value = self._positions_value
+        if value is None:
+            value = sum((p.market_value for p in self.positions.values()), 0.0)
+            object.__setattr__(self, "_positions_value", value)
+        return value
 
     @property
     def equity(self) -> float:

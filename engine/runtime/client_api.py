@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from engine.domain import Bar, EngineEvent, OptionChain, TradeProposal
-from engine.runtime.views import EngineSnapshot
+from engine.runtime.views import EngineSnapshot, RiskReportView
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,5 +65,11 @@ class EngineClient(Protocol):
     ) -> OptionChain: ...
 
     async def daily_bars(self, symbol: str, count: int) -> Sequence[Bar]: ...
+
+    async def risk_report(self) -> RiskReportView:
+        """The risk screen's figures: VaR/CVaR by method, stress results, greeks by underlying
+        and expiry, the VaR backtest and every breaker. Always answers: before the risk
+        monitor's first snapshot (or when it failed) `available` is False and `note` says why."""
+        ...
 
     async def close(self) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,12 @@ from decimal import Decimal
 from engine.domain import Bar, EngineEvent, OptionChain, TradeProposal
 from engine.runtime.client_api import CommandResult
 from engine.runtime.engine import Engine
+from engine.runtime.risk_views import (
+    BreakerState,
+    RiskInputs,
+    RiskReportView,
+    build_risk_report_view,
+)
 from engine.runtime.views import EngineSnapshot, TradingState
 
 
@@ -96,5 +103,40 @@ class LocalEngineClient:
         today = self.engine.clock.now().date()
         return await self.engine.market.daily_bars(symbol, today, count)
 
+    async def risk_report(self) -> RiskReportView:
+        # Read the engine's state here, on its loop, where nothing changes under us; the
+        # arithmetic then runs in a worker thread on values no one else holds.
+        inputs = risk_report_inputs(self.engine)
+        return await asyncio.to_thread(build_risk_report_view, inputs)
+
     async def close(self) -> None:
         self.engine.request_stop()
+
+
+def risk_report_inputs(engine: Engine) -> RiskInputs:
+    """Everything the risk report view needs, copied from the engine (event loop only)."""
+    now = engine.clock.now()
+    monitor = engine.monitor
+    board = getattr(monitor, "board", None)
+    trips = getattr(board, "tripped", {}) if board is not None else {}
+    tripped: list[BreakerState] = []
+    for name in engine.tripped_breakers:
+        trip = trips.get(name)
+        left = board.cooldown_left(name, now) if board is not None and trip is not None else None
+        tripped.append(
+            BreakerState(
+                name,
+                reason=str(getattr(trip, "reason", "")),
+                since=getattr(trip, "at", None),
+                cooldown_left=left,
+            )
+        )
+    return RiskInputs(
+        now=now,
+        report=engine.risk_report(),
+        report_error=str(getattr(monitor, "last_error", "") or ""),
+        positions=tuple(engine.ledger.positions.values()),
+        spots=engine.spots(),
+        rate=engine.rate(),
+        tripped=tuple(tripped),
+    )

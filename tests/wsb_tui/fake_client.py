@@ -51,14 +51,22 @@ from engine.domain import (
 )
 from engine.runtime.client_api import CommandResult
 from engine.runtime.views import (
+    BreakerStatus,
     DataHealth,
     EngineSnapshot,
     GaugeReading,
+    GreeksBucket,
+    GreeksTotal,
     PendingProposal,
+    PositionGreeks,
+    RiskReportView,
     RiskSummary,
     StrategyRunState,
     StrategyStatus,
+    StressResult,
     TradingState,
+    VarBacktest,
+    VarEstimate,
 )
 
 T0 = datetime(2025, 1, 15, 15, 42, 17, tzinfo=UTC)  # 10:42:17 New York
@@ -88,68 +96,6 @@ SPOTS = {
     "GOOGL": 191.50,
     "AMZN": 221.30,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class VarEstimate:
-    method: str
-    confidence: float
-    horizon_days: int
-    var: float
-    cvar: float
-    lvar: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StressResult:
-    scenario: str
-    pnl: float
-    pnl_pct: float
-    recovery_days: float
-    passed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GreeksBucket:
-    underlying: str
-    expiry: date | None
-    delta: float
-    gamma: float
-    vega: float
-    theta: float
-
-
-@dataclass(frozen=True, slots=True)
-class VarBacktest:
-    window: int
-    exceptions: int
-    kupiec_lr: float
-    traffic_light: str
-    christoffersen_lr: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BreakerStatus:
-    name: str
-    tripped: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RiskReport:
-    ts: datetime
-    var: tuple[VarEstimate, ...]
-    stress: tuple[StressResult, ...]
-    greeks: tuple[GreeksBucket, ...]
-    backtest: VarBacktest | None
-    breakers: tuple[BreakerStatus, ...] = ()
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PosGreeks:
-    delta: float
-    theta: float
 
 
 @dataclass
@@ -204,16 +150,14 @@ class FakeEngineClient:
             self.pending[pp.proposal.proposal_id] = pp
         self.orders: list[Order] = []
         self.fills: list[Fill] = self._make_fills()
-        self.greeks = {
-            sym: PosGreeks(
-                delta=round(self.rng.uniform(-0.9, 0.9), 2),
-                theta=round(-abs(self.rng.uniform(1, 40)) * abs(p.quantity), 0),
-            )
-            for sym, p in self.positions.items()
-            if p.instrument.is_option
-        }
-        if not risk_report:
-            self.risk_report = None  # type: ignore[assignment]
+        # Each strategy holds what its fills bought (as the engine attributes positions).
+        held = {f.symbol: f.strategy for f in self.fills}
+        for name, s in self.strategies.items():
+            mine = tuple(p for sym, p in self.positions.items() if held.get(sym) == name)
+            self.strategies[name] = replace(s, positions=mine)
+        self.greeks = {sym: self._make_greeks(p) for sym, p in self.positions.items()}
+        self.has_risk_report = risk_report
+        self.data = DataHealth("sim", True, self.now, latency_ms=None, age_seconds=0.0)
         # Cash chosen so the desk opens at equity $101,204.55 (day +$1,204.55 on $100k).
         value = sum((p.market_value for p in self.positions.values()), 0.0)
         self.cash = (Decimal("101204.55") - Decimal(str(round(value, 2)))).quantize(Decimal("0.01"))
@@ -244,6 +188,30 @@ class FakeEngineClient:
                 )
             i += 1
         return out
+
+    def _make_greeks(self, p: Position) -> PositionGreeks:
+        spot = SPOTS[p.instrument.underlying]
+        units = p.quantity * p.instrument.multiplier
+        if not p.instrument.is_option:
+            return PositionGreeks(
+                p.symbol, p.symbol, 1.0, units * spot, 0.0, 0.0, 0.0, None, "shares"
+            )
+        # Plausible signs, so the snapshots show what a trader expects: calls have positive
+        # unit delta, puts negative; a short option earns theta.
+        assert isinstance(p.instrument, OptionContract)
+        size = self.rng.uniform(0.05, 0.9)
+        delta = round(size if p.instrument.is_call else -size, 2)
+        theta = round(-abs(self.rng.uniform(1, 40)) * p.quantity, 0)
+        return PositionGreeks(
+            p.symbol,
+            p.instrument.underlying,
+            delta,
+            round(delta * spot * units, 2),
+            round(abs(delta) * 0.04 * spot * units / 100, 2),
+            round(0.12 * units, 2),
+            theta,
+            0.31,
+        )
 
     def _make_strategies(self) -> dict[str, StrategyStatus]:
         out: dict[str, StrategyStatus] = {}
@@ -387,11 +355,13 @@ class FakeEngineClient:
             open_orders=tuple(o for o in self.orders if o.status.is_open),
             recent_fills=tuple(self.fills[-50:]),
             risk=self.risk_summary(),
-            data=DataHealth("sim", True, self.now),
+            data=self.data,
             gate_mode=self.gate_mode,
             log=("10:40:02 engine started (sim, seed 7)", "10:41:50 risk denied Lotto: VaR budget"),
+            position_greeks=MappingProxyType(dict(self.greeks)),
+            profiles=("research_2024", "wsb_2025"),
         )
-        return _WithGreeks(snap, self.greeks)  # type: ignore[return-value]
+        return snap
 
     # ------------------------------------------------------------------ events
     def push(self, event: EngineEvent) -> None:
@@ -614,8 +584,19 @@ class FakeEngineClient:
             prev = c
         return bars
 
-    async def risk_report(self) -> RiskReport:
-        return RiskReport(
+    async def risk_report(self) -> RiskReportView:
+        if not self.has_risk_report:
+            return RiskReportView(
+                ts=self.now,
+                var=(),
+                stress=(),
+                greeks=(),
+                backtest=None,
+                breakers=tuple(BreakerStatus(b, True, "tripped by test") for b in self.breakers),
+                note="no risk snapshot yet (the monitor measures on its first tick)",
+                available=False,
+            )
+        return RiskReportView(
             ts=self.now,
             var=(
                 VarEstimate("historical", 0.95, 1, 2110.0, 2950.0, 2140.0),
@@ -648,6 +629,10 @@ class FakeEngineClient:
                 BreakerStatus("monitoring", False),
                 BreakerStatus("drawdown kill", False),
             ),
+            available=True,
+            report_ts=self.now,
+            value=101204.55,
+            greeks_total=GreeksTotal(49140.0, 490.0, 850.0, -53.0),
         )
 
     async def close(self) -> None:
@@ -655,15 +640,3 @@ class FakeEngineClient:
         self.closed = True
         if self._queue is not None:
             self._queue.put_nowait(None)
-
-
-class _WithGreeks(EngineSnapshot):
-    """An EngineSnapshot that also carries per-position greeks, the way the UI expects the
-    engine to provide them (`position_greeks`), until `views.EngineSnapshot` has the field."""
-
-    __slots__ = ("position_greeks",)
-
-    def __init__(self, snap: EngineSnapshot, greeks: dict[str, PosGreeks]) -> None:
-        for name in EngineSnapshot.__dataclass_fields__:
-            object.__setattr__(self, name, getattr(snap, name))
-        object.__setattr__(self, "position_greeks", greeks)

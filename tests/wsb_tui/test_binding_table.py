@@ -8,6 +8,7 @@ import pytest
 
 from wsb_tui.app import WsbApp
 from wsb_tui.bindings import SCOPES, all_specs, bindings, display_key, spec
+from wsb_tui.screens.backtest import BacktestScreen
 from wsb_tui.screens.blotter import BlotterScreen
 from wsb_tui.screens.chain import ChainScreen
 from wsb_tui.screens.chart import ChartScreen
@@ -28,6 +29,7 @@ OWNERS: dict[str, Any] = {
     "blotter": BlotterScreen,
     "chart": ChartScreen,
     "help": HelpScreen,
+    "backtest": BacktestScreen,
     "dialog": YesNoDialog,
 }
 

@@ -23,6 +23,7 @@ from engine.runtime.views import StrategyRunState, TradingState
 from widgets.chain_table import ChainTable
 from widgets.strategy_grid import StrategyGrid
 from wsb_tui.bindings import all_specs
+from wsb_tui.screens.backtest import BacktestScreen
 from wsb_tui.screens.blotter import BlotterScreen
 from wsb_tui.screens.chain import ChainScreen
 from wsb_tui.screens.chart import ChartScreen
@@ -287,6 +288,17 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await _screen(app, PromptDialog)
         await pilot.press("escape")
         await press("chart.back", "escape")
+
+        # ---- backtest: open, select, start and cancel a run, leave
+        await press("dashboard.backtest", "b")
+        bt = await _screen(app, BacktestScreen)
+        await press("backtest.all", "ctrl+l")
+        await press("backtest.all", "ctrl+l")
+        await press("backtest.run", "ctrl+r")
+        await press("backtest.cancel", "ctrl+x")
+        await wait_until(lambda: bt.state != "running", 60)
+        await press("backtest.back", "escape")
+        await _screen(app, DashboardScreen)
 
         # ---- help, theme, back to dashboard, kill switch, quit
         await press("app.help", "question_mark")

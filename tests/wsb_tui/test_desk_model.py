@@ -21,10 +21,11 @@ from engine.domain import (
     ProposalStateChanged,
     RiskCheckResult,
     RiskDecision,
+    RiskUpdated,
     StrategyStatusChanged,
 )
 from engine.domain.market import Bar
-from engine.runtime.views import StrategyRunState
+from engine.runtime.views import StrategyRunState, TradingState
 from wsb_tui.screens.desk import MAX_FILLS, Desk
 from wsb_tui.screens.feed import EventBuffer
 
@@ -127,6 +128,51 @@ def _bars(i: int) -> BarsReceived:
     return BarsReceived(
         T0 + timedelta(minutes=i), (Bar("SPY", T0, 1.0 + i, 2.0 + i, 1.0 + i, 1.5 + i, 10.0),)
     )
+
+
+def _risk_event(var: float | None, state: str, breakers: tuple[str, ...] = ()) -> RiskUpdated:
+    return RiskUpdated(
+        T0 + timedelta(seconds=5),
+        equity=100_000.0,
+        var99=var,
+        var99_budget=5_000.0,
+        cvar99=None,
+        cvar99_budget=7_000.0,
+        drawdown=0.01,
+        drawdown_limit=0.15,
+        day_loss=0.0,
+        day_loss_limit=0.06,
+        gross_exposure=48_000.0,
+        net_delta=None,
+        net_vega=900.0,
+        trading_state=state,
+        breakers=breakers,
+    )
+
+
+async def test_risk_event_when_received_then_gauges_and_state_follow_it() -> None:
+    desk, _fake = await _desk()
+    assert desk.risk is not None
+    delta_before = desk.risk.net_delta
+    change = desk.apply_event(_risk_event(4_400.0, "HALTED", ("daily_loss",)))
+    assert {"risk", "header"} <= change.topics
+    assert not [n for n in change.notices if n.level == "debug"]  # handled, not "event ..."
+    gauges = {g.name: g for g in desk.risk.gauges}
+    assert (gauges["VaR99 1d"].value, gauges["VaR99 1d"].limit) == (4_400.0, 5_000.0)
+    assert desk.risk.trading_state is TradingState.HALTED
+    assert desk.risk.breakers == ("daily_loss",)
+    assert desk.risk.net_delta == delta_before  # None in the event leaves the last figure
+    assert desk.risk.net_vega == 900.0
+
+
+async def test_risk_event_when_var_unknown_then_last_gauge_kept_and_header_quiet() -> None:
+    desk, _fake = await _desk()
+    assert desk.risk is not None
+    before = {g.name: g.value for g in desk.risk.gauges}
+    state = desk.risk.trading_state.value
+    change = desk.apply_event(_risk_event(None, state))
+    assert "header" not in change.topics
+    assert {g.name: g.value for g in desk.risk.gauges}["VaR99 1d"] == before["VaR99 1d"]
 
 
 def test_buffer_when_snapshots_pile_up_then_only_newest_kept_and_signalled_once() -> None:

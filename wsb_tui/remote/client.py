@@ -22,7 +22,7 @@ from engine.domain import Bar, EngineEvent, LogLine, OptionChain, TradeProposal
 from engine.runtime.bus import EventBus, EventsDropped
 from engine.runtime.client_api import CommandResult
 from engine.runtime.control.protocol import Role
-from engine.runtime.views import EngineSnapshot
+from engine.runtime.views import EngineSnapshot, RiskReportView
 from engine.store.codec import CodecError, JSONObject, event_from_json, from_jsonable, to_jsonable
 from wsb_tui.remote.connection import Connection, ConnectionLost, RemoteError, Reply
 from wsb_tui.remote.endpoint import Endpoint
@@ -316,3 +316,8 @@ class RemoteEngineClient:
         reply = await self._read("daily_bars", {"symbol": symbol, "count": count})
         bars: tuple[Bar, ...] = from_jsonable(tuple[Bar, ...], reply.data)
         return bars
+
+    async def risk_report(self) -> RiskReportView:
+        reply = await self._read("risk_report")
+        report: RiskReportView = from_jsonable(RiskReportView, reply.data)
+        return report

@@ -8,8 +8,10 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
+from widgets.analytics import LiveAnalyticsPanel
 from widgets.event_log import EventLog
 from widgets.gauges import RiskGauges
 from widgets.header import DeskHeader, HeaderView
@@ -44,7 +46,15 @@ def header_view(desk: Desk) -> HeaderView:
         gate_mode=desk.gate_mode,
         waiting=len(desk.pending),
         connected=desk.connected,
+        data=desk.data,
     )
+
+
+def _set_title(box: Widget, title: str) -> None:
+    # Setting a border title repaints the whole box (the 500-row table inside it too),
+    # even when the text is the same: only write a title that changed.
+    if box.border_title != title:
+        box.border_title = title
 
 
 class DashboardScreen(Screen[None]):
@@ -66,6 +76,7 @@ class DashboardScreen(Screen[None]):
                 yield PositionsTable(id="positions")
             with Vertical(id="risk-box", classes="box"):
                 yield RiskGauges(id="gauges")
+                yield LiveAnalyticsPanel(id="analytics")
         with Vertical(id="strategies-box", classes="box"):
             yield StrategyGrid(id="strategies")
         with Horizontal(id="bottom"):
@@ -85,6 +96,9 @@ class DashboardScreen(Screen[None]):
         for n in self.wsb.desk.log_history:
             log.add(n.ts, n.level, n.message)
         self.wsb.desk_changed.subscribe(self, self._on_desk)
+        from wsb_tui.live_analytics import attach_panel
+
+        attach_panel(self, self.query_one(LiveAnalyticsPanel))
         self._render_all()
         self.query_one(ProposalsQueue).focus()
 
@@ -115,7 +129,7 @@ class DashboardScreen(Screen[None]):
         if "portfolio" in topics and desk.portfolio is not None:
             table = self.query_one(PositionsTable)
             table.show(desk.portfolio.positions, desk.greeks)
-            self.query_one("#positions-box").border_title = f"Positions ({table.row_count})"
+            _set_title(self.query_one("#positions-box"), f"Positions ({table.row_count})")
         if "risk" in topics and desk.risk is not None:
             self.query_one(RiskGauges).show(desk.risk)
         if "strategies" in topics and desk.strategies:
@@ -124,8 +138,9 @@ class DashboardScreen(Screen[None]):
             queue = self.query_one(ProposalsQueue)
             queue.show(list(desk.pending.values()), desk.now)
             n = len(desk.pending)
-            self.query_one("#queue-box").border_title = (
-                f"Proposals ({n} waiting)" if n else "Proposals (none waiting)"
+            _set_title(
+                self.query_one("#queue-box"),
+                f"Proposals ({n} waiting)" if n else "Proposals (none waiting)",
             )
 
     # ---------------------------------------------------------------- actions
@@ -173,6 +188,11 @@ class DashboardScreen(Screen[None]):
 
     def action_focus_queue(self) -> None:
         self.query_one(ProposalsQueue).focus()
+
+    def action_open_backtest(self) -> None:
+        from wsb_tui.screens.backtest import open_backtest
+
+        open_backtest(self.app)
 
     # ---------------------------------------------------------------- widget messages
     def on_proposals_queue_review_requested(self, event: ProposalsQueue.ReviewRequested) -> None:

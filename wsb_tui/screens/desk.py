@@ -33,6 +33,7 @@ from engine.domain import (
     ProposalStateChanged,
     ReconciliationDifference,
     RiskDecision,
+    RiskUpdated,
     StrategyStatusChanged,
     TradeProposal,
 )
@@ -43,6 +44,7 @@ from engine.runtime.views import (
     RiskSummary,
     StrategyRunState,
     StrategyStatus,
+    TradingState,
 )
 from widgets.format import instrument_label, proposal_action
 
@@ -164,10 +166,9 @@ class Desk:
             self.portfolio = snap.portfolio
         self.risk = snap.risk
         self.strategies = OrderedDict((s.name, s) for s in snap.strategies)
-        self.greeks = getattr(snap, "position_greeks", None) or {}
-        profiles = getattr(snap, "profiles", None)
-        if profiles:
-            self.profiles = tuple(profiles)
+        self.greeks = snap.position_greeks
+        if snap.profiles:
+            self.profiles = tuple(snap.profiles)
         before = set(self.pending)
         self.pending = OrderedDict((p.proposal.proposal_id, p) for p in snap.pending)
         for p in snap.pending:
@@ -390,6 +391,35 @@ class Desk:
             )
         )
 
+    def _on_risk(self, ev: RiskUpdated, change: DeskChange) -> None:
+        # Between snapshots the monitor's compact picture keeps the gauges and the state badge
+        # current; the next snapshot replaces the whole summary again.
+        if self.risk is None:
+            return
+        fresh: dict[str, tuple[float, float]] = {}
+        if ev.var99 is not None:
+            fresh["VaR99 1d"] = (ev.var99, ev.var99_budget)
+        if ev.cvar99 is not None:
+            fresh["CVaR99 1d"] = (ev.cvar99, ev.cvar99_budget)
+        gauges = tuple(
+            replace(g, value=fresh[g.name][0], limit=fresh[g.name][1]) if g.name in fresh else g
+            for g in self.risk.gauges
+        )
+        state = TradingState(ev.trading_state)
+        if state != self.risk.trading_state or ev.breakers != self.risk.breakers:
+            change.topics.add("header")
+        self.risk = replace(
+            self.risk,
+            ts=ev.ts,
+            trading_state=state,
+            gauges=gauges,
+            breakers=ev.breakers,
+            net_delta=self.risk.net_delta if ev.net_delta is None else ev.net_delta,
+            net_vega=self.risk.net_vega if ev.net_vega is None else ev.net_vega,
+            note=ev.error or self.risk.note,
+        )
+        change.topics.add("risk")
+
     def _on_log(self, ev: LogLine, change: DeskChange) -> None:
         level = ev.level.lower()
         level = {"warn": "warning", "critical": "error", "fatal": "error"}.get(level, level)
@@ -455,4 +485,5 @@ _HANDLERS: dict[type[EngineEvent], Any] = {
     ReconciliationDifference: Desk._on_recon,
     DataRejected: Desk._on_data,
     LogLine: Desk._on_log,
+    RiskUpdated: Desk._on_risk,
 }

@@ -1,16 +1,16 @@
 """The risk screen: gauges, VaR/CVaR by method, stress scenarios, greeks by underlying and
 expiry, VaR backtest exceptions, breaker controls and the kill switch.
 
-Detailed figures come from `client.risk_report()` when the engine offers it (see the
-`RiskReport` shape below); without it the screen shows the summary gauges and says what is
-missing instead of failing.
+Detailed figures come from `client.risk_report()` (an `engine.runtime.views.RiskReportView`,
+the same from the embedded engine and over the control socket), refreshed
+every few seconds while the screen is shown. Before the engine's first risk snapshot the
+report says so (`available` False, `note`); the screen then shows the summary gauges and the
+breakers, and the reason in place of the missing tables.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
+from engine.runtime.views import BreakerStatus, RiskReportView
 from widgets.format import compact_money, money, pct
 from widgets.gauges import RiskGauges
 from widgets.keyed_table import CellSpec, Column, KeyedTable, cell, num
@@ -56,9 +57,16 @@ BREAKER_COLUMNS = (
 )
 
 
-def _items(obj: Any, name: str) -> Iterable[Any]:
-    value = getattr(obj, name, None)
-    return value if value is not None else ()
+REPORT_TIMEOUT_S = 10.0
+TOTAL_ROW = "-total-"
+
+
+def _cooldown(b: BreakerStatus) -> str:
+    if not b.tripped:
+        return ""
+    if b.cooldown_left_s is None:
+        return "latched: reset by hand"
+    return f"cool-down {b.cooldown_left_s / 60:.0f}m left"
 
 
 class RiskScreen(DeskScreen):
@@ -67,7 +75,7 @@ class RiskScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__(id="risk-screen")
-        self.report: Any = None
+        self.report: RiskReportView | None = None
         self.report_error = ""
 
     def compose(self) -> ComposeResult:
@@ -114,15 +122,11 @@ class RiskScreen(DeskScreen):
 
     @work(exclusive=True, group="risk-report", name="risk report")
     async def _load_report(self) -> None:
-        fetch = getattr(self.wsb.client, "risk_report", None)
-        if fetch is None:
-            self.report, self.report_error = None, "engine does not provide a risk report yet"
-        else:
-            try:
-                self.report = await asyncio.wait_for(fetch(), 10)
-                self.report_error = ""
-            except Exception as exc:
-                self.report_error = f"risk report failed: {type(exc).__name__}: {exc}"
+        try:
+            self.report = await asyncio.wait_for(self.wsb.client.risk_report(), REPORT_TIMEOUT_S)
+            self.report_error = ""
+        except Exception as exc:  # a dropped connection or a slow engine: say so, keep going
+            self.report_error = f"risk report failed: {type(exc).__name__}: {exc}"
         self._render_report()
 
     def action_refresh_report(self) -> None:
@@ -137,82 +141,80 @@ class RiskScreen(DeskScreen):
             self.query_one("#risk-gauges", RiskGauges).show(desk.risk)
             self._render_breakers()
 
+    def _missing(self) -> str:
+        r = self.report
+        if self.report_error:
+            return self.report_error
+        if r is None:
+            return "no report yet"
+        if not r.available:
+            return r.note or "no risk snapshot yet"
+        return "none (no positions)"
+
     def _render_report(self) -> None:
         st = signal_styles(self.app)
         r = self.report
-        missing = self.report_error or "no report yet"
+        missing = self._missing()
         var_rows = [
             (
-                f"{getattr(v, 'method', '?')}:{getattr(v, 'confidence', 0)}:{getattr(v, 'horizon_days', 1)}",
+                f"{v.method}:{v.confidence}:{v.horizon_days}",
                 [
-                    cell(str(getattr(v, "method", "?"))),
-                    num(
-                        pct(getattr(v, "confidence", None), signed=False, digits=1),
-                        getattr(v, "confidence", None),
-                    ),
-                    num(f"{getattr(v, 'horizon_days', 1)}d", getattr(v, "horizon_days", 1)),
-                    num(
-                        money(getattr(v, "var", None), cents=False),
-                        getattr(v, "var", None),
-                        st.warn,
-                    ),
-                    num(
-                        money(getattr(v, "cvar", None), cents=False),
-                        getattr(v, "cvar", None),
-                        st.loss,
-                    ),
-                    num(
-                        money(getattr(v, "lvar", None), cents=False)
-                        if getattr(v, "lvar", None) is not None
-                        else "—",
-                        getattr(v, "lvar", None),
-                    ),
+                    cell(v.method),
+                    num(pct(v.confidence, signed=False, digits=1), v.confidence),
+                    num(f"{v.horizon_days}d", v.horizon_days),
+                    num(money(v.var, cents=False), v.var, st.warn),
+                    num(money(v.cvar, cents=False), v.cvar, st.loss),
+                    num(money(v.lvar, cents=False) if v.lvar is not None else "—", v.lvar),
                 ],
             )
-            for v in _items(r, "var")
+            for v in (r.var if r is not None else ())
         ]
         self._fill("#risk-var", var_rows, missing)
         stress_rows = []
-        for s in _items(r, "stress"):
-            passed = bool(getattr(s, "passed", False))
-            pnl = getattr(s, "pnl", None)
+        for s in r.stress if r is not None else ():
             stress_rows.append(
                 (
-                    str(getattr(s, "scenario", "?")),
+                    s.key or s.scenario,
                     [
-                        cell(str(getattr(s, "scenario", "?"))),
+                        cell(s.scenario),
                         num(
-                            money(pnl, signed=True, cents=False),
-                            pnl,
-                            st.for_sign(-1 if pnl and pnl < 0 else 1),
+                            money(s.pnl, signed=True, cents=False),
+                            s.pnl,
+                            st.for_sign(-1 if s.pnl < 0 else 1),
                         ),
-                        num(
-                            pct(getattr(s, "pnl_pct", None), digits=1), getattr(s, "pnl_pct", None)
-                        ),
-                        num(
-                            f"{getattr(s, 'recovery_days', 0) or 0:,.0f}d",
-                            getattr(s, "recovery_days", None),
-                        ),
+                        num(pct(s.pnl_pct, digits=1), s.pnl_pct),
+                        num(f"{s.recovery_days or 0:,.0f}d", s.recovery_days),
                         cell(
-                            "PASS" if passed else "FAIL", st.gain if passed else f"bold {st.loss}"
+                            "PASS" if s.passed else "FAIL",
+                            st.gain if s.passed else f"bold {st.loss}",
                         ),
                     ],
                 )
             )
         self._fill("#risk-stress", stress_rows, missing)
-        greek_rows = []
-        for g in _items(r, "greeks"):
-            exp = getattr(g, "expiry", None)
-            key = f"{getattr(g, 'underlying', '?')}:{exp}"
+        greek_rows: list[tuple[str, list[CellSpec]]] = []
+        for g in r.greeks if r is not None else ():
             greek_rows.append(
                 (
-                    key,
+                    f"{g.underlying}:{g.expiry}",
                     [
-                        cell(str(getattr(g, "underlying", "?")), "bold"),
-                        cell(f"{exp:%Y-%m-%d}" if exp is not None else "stock", st.muted),
+                        cell(g.underlying, "bold"),
+                        cell(f"{g.expiry:%Y-%m-%d}" if g.expiry is not None else "stock", st.muted),
+                        *(num(compact_money(x), x) for x in (g.delta, g.gamma, g.vega, g.theta)),
+                    ],
+                )
+            )
+        total = r.greeks_total if r is not None else None
+        if greek_rows and total is not None:
+            greek_rows.append(
+                (
+                    TOTAL_ROW,
+                    [
+                        cell("total", f"bold {st.accent}"),
+                        cell("", st.muted),
                         *(
-                            num(compact_money(getattr(g, f, None)), getattr(g, f, None))
-                            for f in ("delta", "gamma", "vega", "theta")
+                            num(compact_money(x), x, "bold")
+                            for x in (total.delta, total.gamma, total.vega, total.theta)
                         ),
                     ],
                 )
@@ -229,26 +231,26 @@ class RiskScreen(DeskScreen):
             box.border_subtitle = "" if rows else missing  # type: ignore[attr-defined]
 
     def _render_backtest(self, st: SignalStyles) -> None:
-        b = getattr(self.report, "backtest", None)
+        r = self.report
+        b = r.backtest if r is not None else None
         t = Text()
         if b is None:
             t.append(
                 self.report_error or "no backtest yet (needs 250 days of history)", style=st.muted
             )
         else:
-            light = str(getattr(b, "traffic_light", "?"))
+            light = b.traffic_light
             style = {"green": st.gain, "yellow": st.warn}.get(light, f"bold {st.loss}")
-            t.append(f"{getattr(b, 'exceptions', '?')} exceptions", style="bold")
-            t.append(f" in {getattr(b, 'window', 250)} days\n", style=st.muted)
+            t.append(f"{b.exceptions} exceptions", style="bold")
+            t.append(f" in {b.window} days\n", style=st.muted)
             t.append("Kupiec LR ", style=st.muted)
-            t.append(f"{getattr(b, 'kupiec_lr', float('nan')):.3f}")
-            cc = getattr(b, "christoffersen_lr", None)
-            if cc is not None:
+            t.append(f"{b.kupiec_lr:.3f}")
+            if b.christoffersen_lr is not None:
                 t.append("  Christoffersen LR ", style=st.muted)
-                t.append(f"{cc:.3f}")
+                t.append(f"{b.christoffersen_lr:.3f}")
             t.append("\ntraffic light ", style=st.muted)
             t.append(light.upper(), style=style)
-        note = getattr(self.report, "note", "") or (
+        note = (r.note if r is not None else "") or (
             self.wsb.desk.risk.note if self.wsb.desk.risk else ""
         )
         if note:
@@ -258,21 +260,20 @@ class RiskScreen(DeskScreen):
     def _render_breakers(self) -> None:
         st = signal_styles(self.app)
         rows: list[tuple[str, list[CellSpec]]] = []
-        reported = list(_items(self.report, "breakers"))
+        reported = self.report.breakers if self.report is not None else ()
         if reported:
             for b in reported:
-                tripped = bool(getattr(b, "tripped", False))
-                name = str(getattr(b, "name", "?"))
+                detail = "  ".join(x for x in (b.detail, _cooldown(b)) if x)
                 rows.append(
                     (
-                        name,
+                        b.name,
                         [
-                            cell(name),
+                            cell(b.name),
                             cell(
-                                "TRIPPED" if tripped else "ok",
-                                f"bold {st.loss}" if tripped else st.gain,
+                                "TRIPPED" if b.tripped else "ok",
+                                f"bold {st.loss}" if b.tripped else st.gain,
                             ),
-                            cell(str(getattr(b, "detail", "")), st.muted),
+                            cell(detail, st.muted),
                         ],
                     )
                 )
@@ -294,7 +295,8 @@ class RiskScreen(DeskScreen):
     # ------------------------------------------------------------------ actions
     def action_reset_breaker(self) -> None:
         key = self.query_one("#risk-breakers", KeyedTable).cursor_key()
-        if key is None or key == "-none-":
+        tripped = {b.name for b in self.report.breakers if b.tripped} if self.report else None
+        if key is None or key == "-none-" or (tripped is not None and key not in tripped):
             self.notify("no tripped breaker selected", timeout=2)
             return
         self.wsb.reset_breaker(key)

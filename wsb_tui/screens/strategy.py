@@ -12,12 +12,14 @@ from textual.widgets import Static
 
 from engine.domain import ProposalState
 from engine.runtime.views import StrategyRunState, StrategyStatus
+from widgets.analytics import LiveAnalyticsPanel
 from widgets.charts import EquityChart
 from widgets.format import compact_money, money, pct, proposal_action
 from widgets.keyed_table import Column, KeyedTable, cell
 from widgets.positions import PositionsTable
 from widgets.styles import signal_styles
 from wsb_tui.bindings import bindings
+from wsb_tui.live_analytics import attach_panel
 from wsb_tui.screens.base import DeskScreen
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -42,6 +44,8 @@ class StrategyScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with VerticalScroll(id="strategy-body"):
+            with Vertical(id="strategy-analytics-box", classes="box"):
+                yield LiveAnalyticsPanel(strategy=self.strategy, id="strategy-analytics")
             with Horizontal(id="strategy-top", classes="row"):
                 with Vertical(id="strategy-info", classes="box"):
                     yield Static(id="strategy-summary")
@@ -56,6 +60,10 @@ class StrategyScreen(DeskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        box = self.query_one("#strategy-analytics-box")
+        box.border_title = "Analytics"
+        box.border_subtitle = "Sharpe: 20 daily returns, annualised"
+        attach_panel(self, self.query_one("#strategy-analytics", LiveAnalyticsPanel))
         self.query_one("#strategy-chart-box").border_title = "P&L by day"
         self.query_one("#strategy-positions-box").border_title = "Positions"
         self.query_one("#strategy-history-box").border_title = "Proposals & decisions"
@@ -172,6 +180,7 @@ class StrategyScreen(DeskScreen):
             return
         i = names.index(self.strategy) if self.strategy in names else 0
         self.strategy = names[(i + step) % len(names)]
+        self.query_one("#strategy-analytics", LiveAnalyticsPanel).follow(self.strategy)
         self.query_one("#strategy-positions", PositionsTable).reset()
         self.query_one("#strategy-history", KeyedTable).reset()
         self.render_desk({"strategies", "portfolio", "fills", "proposals", "header"})

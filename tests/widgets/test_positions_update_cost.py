@@ -1,0 +1,62 @@
+"""The positions table's per-tick work: cells written in place, moving sorts throttled."""
+
+from __future__ import annotations
+
+import asyncio
+
+from widget_host import Host, equity
+
+from widgets import positions as positions_module
+from widgets.positions import PositionsTable
+
+
+def _book(spy_mark: float, aapl_mark: float) -> dict[str, object]:
+    ps = [equity("SPY", 60, "581.20", spy_mark), equity("AAPL", 10, "230.00", aapl_mark)]
+    return {p.symbol: p for p in ps}
+
+
+def _order(table: PositionsTable) -> list[str]:
+    return [str(table.get_row_at(i)[0].row_key) for i in range(table.row_count)]
+
+
+async def test_show_when_marks_change_then_cells_rewritten_in_place_and_columns_reported() -> None:
+    table = PositionsTable()
+    async with Host(table).run_test() as pilot:
+        table.show(_book(584.0, 231.0))  # type: ignore[arg-type]
+        await pilot.pause()
+        stats = table.show(_book(590.0, 231.0))  # type: ignore[arg-type]
+        assert stats.updated == 3  # SPY's mark, P&L and %
+        assert table.changed_columns == {"mark", "pnl", "pct"}
+        assert table.get_cell("SPY", "mark").plain == "590.00"
+        assert table.get_cell("AAPL", "mark").plain == "231.00"
+
+
+async def test_show_when_sorted_by_pnl_and_ticks_fast_then_resorted_once_after_window(
+    monkeypatch: object,
+) -> None:
+    monkeypatch.setattr(positions_module, "RESORT_SECONDS", 0.3)  # type: ignore[attr-defined]
+    table = PositionsTable()
+    async with Host(table).run_test() as pilot:
+        table.show(_book(584.0, 231.0))  # type: ignore[arg-type]  SPY +$168, AAPL +$10
+        table.sort_by("pnl", reverse=True)
+        await pilot.pause()
+        assert _order(table) == ["SPY", "AAPL"]
+        # AAPL jumps above SPY right after the sort: inside the window the order holds...
+        table.show(_book(584.0, 260.0))  # type: ignore[arg-type]  AAPL +$300
+        await pilot.pause()
+        assert _order(table) == ["SPY", "AAPL"]
+        assert table.get_cell("AAPL", "mark").plain == "260.00"  # values are current
+        # ...and one trailing sort puts it right once the window has passed.
+        await asyncio.sleep(0.5)
+        await pilot.pause()
+        assert _order(table) == ["AAPL", "SPY"]
+
+
+async def test_show_when_sorted_by_symbol_and_marks_move_then_no_resort_scheduled() -> None:
+    table = PositionsTable()
+    async with Host(table).run_test() as pilot:
+        table.show(_book(584.0, 231.0))  # type: ignore[arg-type]
+        await pilot.pause()
+        table.show(_book(500.0, 300.0))  # type: ignore[arg-type]
+        assert table._resort_timer is None
+        assert _order(table) == ["AAPL", "SPY"]  # by symbol, as sorted when the rows came
