@@ -134,6 +134,9 @@ BLOTTER: tuple[KeySpec, ...] = (
     ),
     KeySpec("blotter.status", "f", "cycle_status", "status", "orders: cycle status filter"),
     KeySpec("blotter.cancel", "x", "cancel_order", "cancel order", "orders: cancel selected order"),
+    KeySpec(
+        "blotter.modify", "m", "modify_order", "modify", "orders: modify selected order qty/limit"
+    ),
     KeySpec("blotter.switch", "t", "switch_table", "orders/fills", "orders: switch orders/fills"),
     KeySpec("blotter.back", "escape", "back", "back", key_display="esc"),
 )

@@ -16,6 +16,8 @@ What it does, in one place:
 * rejections are orders in REJECTED with a reason (no exception): no or bad quote, market
   closed, short stock, naked call, not enough buying power (needed vs available);
 * a resubmitted client order id returns the existing order, never a second one;
+* `replace` swaps an open limit order for a new one atomically (`engine.broker.replacement`):
+  the old order ends CANCELED "replaced by <id>" with its fills kept;
 * every fill goes out once, in order, on `fills()`, with a deterministic id
   ``<client order id>:<leg>:<order units filled so far>`` so a replay produces the same ids.
 
@@ -58,6 +60,13 @@ from engine.broker.margin import (
     settlement_symbol,
 )
 from engine.broker.protocol import Account
+from engine.broker.replacement import (
+    REPLACED_BY,
+    OrderNotReplaceable,
+    next_replacement_client_order_id,
+    replace_problem,
+    replacement_request,
+)
 from engine.broker.streams import FanOut
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.protocol import DataUnavailable, MarketData
@@ -291,8 +300,70 @@ class PaperBroker:
             self._finish(client_order_id, OrderStatus.CANCELED, self._clock.now(), None)
             return self._orders[client_order_id]
 
+    async def replace(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+        new_client_order_id: str | None = None,
+    ) -> Order:
+        """Replace an open limit order (see `engine.broker.replacement` for the rules).
+
+        Atomic: the replacement is admitted as if the old order were already gone (its hold
+        and committed shares freed); if it is refused, the old order stands untouched and the
+        refusal comes back as a REJECTED order under the new id. Otherwise the old order ends
+        CANCELED ("replaced by <new id>", fills kept) and the new one rests or fills at once,
+        both in one step under the broker lock. An id already known returns that order."""
+        async with self._lock:
+            old = self._orders.get(client_order_id)
+            if old is None:
+                raise UnknownOrder(f"no order with client order id {client_order_id!r}")
+            new_coid = new_client_order_id or next_replacement_client_order_id(
+                client_order_id, self._knows
+            )
+            existing = self._orders.get(new_coid)
+            if existing is not None:
+                return existing  # a retried replace: the first attempt's answer stands
+            problem = replace_problem(old, quantity, limit_price)
+            if problem is not None:
+                raise OrderNotReplaceable(problem)
+            request = replacement_request(old, new_coid, quantity, limit_price)
+            now = self._clock.now()
+            order = Order(request, f"paper-{new_coid}", OrderStatus.NEW, now, now)
+            if new_coid in self._seen_without_order:
+                return order.transition(
+                    OrderStatus.REJECTED,
+                    now,
+                    reject_reason=f"duplicate client order id {new_coid}: used before the restart",
+                )
+            book_open = self._open
+            self._open = [c for c in book_open if c != client_order_id]
+            try:
+                reason, quotes, hold = await self._admit(request, now)
+            finally:
+                self._open = book_open
+            if reason is not None:
+                self._orders[new_coid] = order.transition(
+                    OrderStatus.REJECTED, now, reject_reason=f"replace refused: {reason}"
+                )
+                log.info("paper replace of %s refused: %s", client_order_id, reason)
+                self._order_updates.publish(self._orders[new_coid])
+                return self._orders[new_coid]
+            self._finish(client_order_id, OrderStatus.CANCELED, now, f"{REPLACED_BY}{new_coid}")
+            self._orders[new_coid] = order
+            self._books[new_coid] = _OrderBook(hold_total=hold)
+            self._open.append(new_coid)
+            self._order_updates.publish(order)
+            if self._calendar.is_open(now) and quotes is not None:
+                self._execute(new_coid, quotes, now, arriving=True)
+            return self._orders[new_coid]
+
     async def order(self, client_order_id: str) -> Order | None:
         return self._orders.get(client_order_id)
+
+    def _knows(self, client_order_id: str) -> bool:
+        return client_order_id in self._orders or client_order_id in self._seen_without_order
 
     async def open_orders(self) -> Sequence[Order]:
         return [self._orders[c] for c in self._open]

@@ -43,6 +43,26 @@ class Broker(Protocol):
 
     async def cancel(self, client_order_id: str) -> Order: ...
 
+    async def replace(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+        new_client_order_id: str | None = None,
+    ) -> Order:
+        """Replace (modify) an open limit order; returns the replacement order.
+
+        `quantity` is the new total quantity (more than what is filled); the replacement
+        trades the rest. The old order ends CANCELED with reject_reason "replaced by ..." and
+        keeps its fills. The replacement's id is `new_client_order_id`, or else the next
+        unused `engine.broker.replacement.replacement_client_order_id(client_order_id, n)`.
+        Idempotent on that id: one already known returns the existing order, never a second
+        replace. A broker refusing the new terms returns it in REJECTED state and leaves the
+        old order open. Raises `UnknownOrder` (a LookupError) for an unknown id and
+        `OrderNotReplaceable` (a ValueError) for a filled/canceled/market order or no change."""
+        ...
+
     async def order(self, client_order_id: str) -> Order | None: ...
 
     async def open_orders(self) -> Sequence[Order]: ...

@@ -61,6 +61,7 @@ from engine.risk.marginal import MarginalResult
 from engine.risk.open_risk import book_open_risk
 from engine.risk.pdt import MAX_DAY_TRADES, PDT_MIN_EQUITY
 from engine.risk.rate_limits import OrderRateLog, RateThrottle
+from engine.risk.tail_hedge import is_protective_hedge
 
 log = logging.getLogger(__name__)
 
@@ -377,6 +378,8 @@ class PreTradeRisk:
         if state == "HALTED":
             return _fail("trading_state", "trading is HALTED: no orders until a person resumes")
         if state == "REDUCING" and p.intent is not ProposalIntent.CLOSE:
+            if is_protective_hedge(p):
+                return _ok("trading_state", "state REDUCING: protective tail hedge allowed")
             return _fail("trading_state", "trading is REDUCING: only risk-reducing orders pass")
         return _ok("trading_state", f"state {state}")
 
@@ -506,7 +509,12 @@ class PreTradeRisk:
 
     def _check_breakers(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         if inp.tripped_breakers:
-            return _fail("breakers", f"tripped: {', '.join(inp.tripped_breakers)}")
+            msg = f"tripped: {', '.join(inp.tripped_breakers)}"
+            if is_protective_hedge(p):  # lowers the book's loss; the HALTED state still blocks
+                return RiskCheckResult(
+                    "breakers", CheckOutcome.WARN, message=msg + "; protective tail hedge allowed"
+                )
+            return _fail("breakers", msg)
         return _ok("breakers", "none tripped")
 
     def _size_multiplier(self, inp: PreTradeInputs) -> tuple[float | None, float]:

@@ -26,14 +26,21 @@ from engine.domain import (
     OrderLeg,
     OrderType,
     Portfolio,
+    Position,
     PositionEffect,
     ProposalIntent,
     Side,
     TradeProposal,
 )
-from engine.domain.proposals import make_proposal_id
+from engine.domain.proposals import ExitReason, make_proposal_id
 
-__all__ = ["HedgeCandidate", "TailHedgeConfig", "TailHedgePlan", "plan_tail_hedge"]
+__all__ = [
+    "HedgeCandidate",
+    "TailHedgeConfig",
+    "TailHedgePlan",
+    "is_protective_hedge",
+    "plan_tail_hedge",
+]
 
 STRATEGY = "tail_hedge"
 
@@ -92,13 +99,17 @@ def plan_tail_hedge(
     candidates: Sequence[HedgeCandidate],
     spent_last_year: float,
     config: TailHedgeConfig = TailHedgeConfig(),
+    held: Sequence[Position] | None = None,
 ) -> TailHedgePlan:
+    """`held`: the positions that count as the hedge (the engine passes the "tail_hedge"
+    book, so another strategy's puts are never rolled); None = every long put on the
+    underlying in `portfolio`."""
     cfg = config
     value = portfolio.equity
     budget_left = max(0.0, cfg.max_annual_spend_pct * value - max(spent_last_year, 0.0))
     hedges = [
         (pos, inst)
-        for pos in portfolio.positions.values()
+        for pos in (portfolio.positions.values() if held is None else held)
         if isinstance(inst := pos.instrument, OptionContract)
         and inst.underlying == cfg.underlying
         and not inst.is_call
@@ -173,6 +184,7 @@ def plan_tail_hedge(
                 quantity=old.quantity,
                 reason=f"roll tail hedge: {old.symbol} has <= {cfg.roll_dte} days left",
                 order_type=OrderType.MARKET,
+                exit_reason=ExitReason.ROLL,
             )
         )
     proposals.append(
@@ -196,4 +208,18 @@ def plan_tail_hedge(
         contracts=n,
         cost=per_contract * n,
         budget_left=budget_left,
+    )
+
+
+def is_protective_hedge(p: TradeProposal) -> bool:
+    """A tail-hedge purchase: only long puts bought to open, under the "tail_hedge" name.
+
+    Pre-trade risk lets it past the REDUCING state and tripped breakers (it lowers the
+    book's loss in a sell-off) while every spending check still applies."""
+    return p.strategy == STRATEGY and all(
+        isinstance(leg.instrument, OptionContract)
+        and not leg.instrument.is_call
+        and leg.side is Side.BUY
+        and leg.effect is PositionEffect.OPEN
+        for leg in p.legs
     )

@@ -55,6 +55,18 @@ class EngineClient(Protocol):
 
     async def cancel_order(self, client_order_id: str) -> CommandResult: ...
 
+    async def replace_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+    ) -> CommandResult:
+        """Modify an open limit order (new total quantity and/or limit): the broker replaces
+        it with a new order under a new client order id. Throttled; a change that adds risk is
+        re-checked by risk first."""
+        ...
+
     async def submit_proposal(self, proposal: TradeProposal) -> CommandResult:
         """A manual proposal (e.g. built on the option-chain screen): risk and confirmation
         apply exactly as to a strategy's."""

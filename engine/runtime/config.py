@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from engine.strategies.base import DEFAULT_PROFILE, PROFILES
 
@@ -102,6 +109,18 @@ class RiskConfig(_Section):
     max_leverage: float = Field(default=1.0, gt=0, le=10)
     lotto_max_day_loss_pct: float = Field(default=0.05, gt=0, le=1)
     lotto_min_equity: float = Field(default=10_000.0, ge=0)
+    # Spec §5 tail hedge (engine.runtime.tail_hedger). Off by default: it spends cash.
+    tail_hedge: bool = False
+    tail_hedge_underlying: str = "SPY"
+    tail_hedge_vix_trigger: float = Field(default=25.0, gt=0, le=200)
+    tail_hedge_delta: float = Field(default=0.20, gt=0, lt=1)  # |delta| of the puts
+    tail_hedge_pct: float = Field(default=0.05, gt=0, le=1)  # hedged notional / value
+    tail_hedge_max_annual_spend_pct: float = Field(default=0.02, gt=0, le=1)
+    tail_hedge_roll_dte: int = Field(default=7, ge=0, le=365)
+    tail_hedge_min_dte: int = Field(default=20, ge=1, le=730)
+    tail_hedge_dte: int = Field(default=30, ge=1, le=730)
+    # validate_default: the DTE order is checked even when only tail_hedge_dte is set.
+    tail_hedge_max_dte: int = Field(default=45, ge=1, le=730, validate_default=True)
 
     @field_validator("restricted_symbols", "luld_tier2_symbols")
     @classmethod
@@ -110,6 +129,32 @@ class RiskConfig(_Section):
         if bad:
             raise ValueError(f"symbols must be ticker strings like 'GME'; bad: {bad!r}")
         return [s.strip().upper() for s in v]
+
+    @field_validator("tail_hedge_underlying")
+    @classmethod
+    def _hedge_symbol(cls, v: str) -> str:
+        if not v.strip() or not v.strip().replace(".", "").isalnum():
+            raise ValueError("must be an optionable ticker like 'SPY'")
+        return v.strip().upper()
+
+    @field_validator("tail_hedge_max_dte")
+    @classmethod
+    def _hedge_dtes_ordered(cls, v: int, info: ValidationInfo) -> int:
+        # Only the fields that validated are in info.data; a bad one is reported on its own.
+        roll = info.data.get("tail_hedge_roll_dte")
+        lo = info.data.get("tail_hedge_min_dte")
+        mid = info.data.get("tail_hedge_dte")
+        if (
+            isinstance(roll, int)
+            and isinstance(lo, int)
+            and isinstance(mid, int)
+            and not roll < lo <= mid <= v
+        ):
+            raise ValueError(
+                f"must satisfy tail_hedge_roll_dte ({roll}) < tail_hedge_min_dte ({lo}) <= "
+                f"tail_hedge_dte ({mid}) <= tail_hedge_max_dte ({v})"
+            )
+        return v
 
 
 class StoreConfig(_Section):

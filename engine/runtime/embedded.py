@@ -22,6 +22,7 @@ from engine.runtime.engine import Engine
 from engine.runtime.gate import ConfirmationGate, GateMode
 from engine.runtime.local_client import LocalEngineClient
 from engine.runtime.risk_monitor import LiveRiskMonitor, MonitorConfig
+from engine.runtime.tail_hedger import TailHedger, hedge_config
 from engine.store import Store, default_db_path
 from engine.strategies.base import Strategy
 from engine.strategies.registry import available, strategy_class
@@ -125,6 +126,11 @@ def _monitor(
     )
 
 
+def _tail_hedger(cfg: WsbConfig, store: Store) -> TailHedger | None:
+    # Off unless `[risk] tail_hedge = true`: the hedge spends premium every time VIX spikes.
+    return TailHedger(hedge_config(cfg.risk), store) if cfg.risk.tail_hedge else None
+
+
 async def build_embedded(
     cfg: WsbConfig,
     *,
@@ -208,6 +214,7 @@ def _build_sim(
         strategies=list(strategies) if strategies is not None else build_strategies(cfg),
         risk=risk,
         monitor=_monitor(cfg, risk, store, calendar),
+        tail_hedger=_tail_hedger(cfg, store),
         gate=ConfirmationGate(GateMode(gate_mode), timedelta(seconds=cfg.engine.confirm_timeout_s)),
         mode_label="SIM",
         initial_cash=initial_cash,
@@ -409,6 +416,7 @@ async def _assemble_real(
         strategies=list(strategies) if strategies is not None else build_strategies(cfg),
         risk=risk,
         monitor=_monitor(cfg, risk, store, calendar),
+        tail_hedger=_tail_hedger(cfg, store),
         # A real account: every proposal waits for a person unless the config says auto.
         gate=ConfirmationGate(
             GateMode(cfg.engine.gate or "confirm"),

@@ -22,6 +22,15 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from engine.broker.protocol import Broker
+from engine.broker.replacement import (
+    OrderNotReplaceable,
+    increases_risk,
+    limit_notional,
+    replace_problem,
+    replacement_client_order_id,
+    replacement_request,
+    resting_cost,
+)
 from engine.data.calendar import MarketCalendar
 from engine.data.protocol import DataUnavailable, MarketData
 from engine.domain import (
@@ -69,6 +78,7 @@ from engine.runtime.ledger import Ledger
 from engine.runtime.manager import StrategyManager, StrategySlot
 from engine.runtime.monitor import MonitorUpdate, MonitorView, RiskMonitor
 from engine.runtime.position_greeks import position_greeks
+from engine.runtime.tail_hedger import HedgeView, TailHedger
 from engine.runtime.views import (
     DataHealth,
     EngineSnapshot,
@@ -170,6 +180,7 @@ class Engine:
         equity_snapshot_every: timedelta = timedelta(minutes=30),
         option_mark_every: timedelta = timedelta(minutes=5),
         monitor: RiskMonitor | None = None,
+        tail_hedger: TailHedger | None = None,
         step: str = "minute",
         replay: bool = False,
     ) -> None:
@@ -184,6 +195,7 @@ class Engine:
         # anyway; a live engine keeps intent-before-submit, see _submit).
         self.replay = replay
         self.monitor = monitor
+        self.tail_hedger = tail_hedger
         self.var99_pct: float | None = None
         self._monitor_gauges: tuple[GaugeReading, ...] = ()
         self._errors: deque[datetime] = deque(maxlen=1000)
@@ -569,6 +581,7 @@ class Engine:
             for p in proposals:
                 if not self._is_cooling(p):
                     await self._handle_proposal(p)
+            await self._run_tail_hedger(ts)
         await self._drain_followups()
         # Positions opened this tick carry no mark yet: value them at this bar, not at cost.
         for sym, bar in bars.items():
@@ -703,6 +716,34 @@ class Engine:
         bar = self._bars.get("VIX")
         return bar.close if bar is not None else None
 
+    async def _run_tail_hedger(self, ts: datetime) -> None:
+        # Engine-owned (never paused or reprofiled like a strategy slot), but its proposals
+        # take a strategy's path: pre-trade risk, the gate, the broker, the store.
+        hedger = self.tail_hedger
+        if hedger is None or not hedger.due(ts):
+            return
+        name = hedger.strategy
+        busy = any(w.proposal.strategy == name for w in self.gate.waiting()) or any(
+            o.request.strategy == name for o in self.open_orders.values()
+        )
+        vix = self._vix()
+        step = await hedger.check(
+            HedgeView(
+                now=ts,
+                vix=vix if vix is not None else self.risk.live.vix,  # the monitor's last print
+                portfolio=self._portfolio(),
+                held=self.ledger.strategy_positions(name),
+                busy=busy,
+                market=self.market,
+            )
+        )
+        for level, message in step.notes:
+            self.log(level, message)
+        for p in step.proposals:
+            decision = await self._handle_proposal(p, actor=name)
+            if not decision.approved:
+                hedger.denied(ts)  # a denial rarely clears in five minutes: back off
+
     async def _handle_proposal(self, p: TradeProposal, *, actor: str = "strategy") -> RiskDecision:
         self.proposals_seen += 1
         await self.store.save_proposal(p, ProposalState.PENDING_RISK, at=self.clock.now())
@@ -726,7 +767,7 @@ class Engine:
             )
         return decision
 
-    async def _check(self, p: TradeProposal) -> RiskDecision:
+    async def _check(self, p: TradeProposal, *, hold_credit: float = 0.0) -> RiskDecision:
         now = self.clock.now()
         leg_prices: dict[str, float] = {}
         for leg in p.legs:
@@ -755,7 +796,9 @@ class Engine:
             var99_pct=self.var99_pct,
             vix=self._vix(),
             strategy_positions=self.ledger.strategy_positions(p.strategy),
-            open_order_holds=float(getattr(self.broker, "open_order_holds", lambda: 0)()),
+            # A modify is judged as if the order it replaces no longer held buying power.
+            open_order_holds=float(getattr(self.broker, "open_order_holds", lambda: 0)())
+            - hold_credit,
             profile_max_position_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_position_size,
             profile_max_total_risk_pct=PROFILE_LIMITS[profile or DEFAULT_PROFILE].max_total_risk,
         )
@@ -1195,6 +1238,104 @@ class Engine:
             await self._refresh_orders()
             self.log("info", f"order {client_order_id} cancel by {actor}: {order.status.value}")
             return order.status is OrderStatus.CANCELED, f"order {order.status.value}"
+
+    async def replace_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+        actor: str = "user",
+    ) -> tuple[bool, str]:
+        """Modify an open limit order: the broker replaces it with a new order
+        (engine.broker.replacement). `quantity` is the new total. Throttled (modify rate); a
+        change that adds risk (more quantity, a more aggressive limit) is re-checked first."""
+        async with self._lock:
+            old = self.open_orders.get(client_order_id)
+            if old is None:
+                return False, f"order {client_order_id} is not open"
+            problem = replace_problem(old, quantity, limit_price)
+            if problem is not None:
+                return False, problem
+            throttled = self.risk.check_modify()
+            if not throttled.passed:
+                return False, throttled.message
+            if increases_risk(old, quantity, limit_price):
+                denied = await self._modify_denial(old, quantity, limit_price)
+                if denied is not None:
+                    self.log("info", f"order {client_order_id} modify by {actor} denied: {denied}")
+                    return False, f"modify denied by risk: {denied}"
+            # The first id no earlier attempt (refused, or cut off by a crash) has used.
+            seq = 1
+            new_coid = replacement_client_order_id(client_order_id, seq)
+            while await self.store.load_order(new_coid) is not None:
+                seq += 1
+                new_coid = replacement_client_order_id(client_order_id, seq)
+            now = self.clock.now()
+            # Intent first, as for a submit: a crash during the replace leaves a row the
+            # restart can find by its client order id.
+            intent = Order(
+                replacement_request(old, new_coid, quantity, limit_price),
+                "",
+                OrderStatus.NEW,
+                now,
+                now,
+            )
+            await self.store.upsert_order(intent)
+            self.risk.record_modify()
+            try:
+                new = await self.broker.replace(
+                    client_order_id,
+                    quantity=quantity,
+                    limit_price=limit_price,
+                    new_client_order_id=new_coid,
+                )
+            except (LookupError, OrderNotReplaceable) as exc:
+                new = intent.transition(
+                    OrderStatus.REJECTED, self.clock.now(), reject_reason=str(exc)
+                )
+            await self.store.upsert_order(new)
+            await self._emit(OrderUpdated(ts=now, order=new), store=False)
+            if new.status.is_open:
+                self.open_orders[new_coid] = new
+            await self._refresh_orders()  # stores and publishes the old order's end
+            await self._settle()
+            if new.status is OrderStatus.REJECTED:
+                reason = new.reject_reason or "refused"
+                self.log("warning", f"order {client_order_id} modify by {actor} refused: {reason}")
+                return False, f"modify refused: {reason}"
+            self.log(
+                "info",
+                f"order {client_order_id} modified by {actor}: now {new_coid} "
+                f"{new.request.quantity} @ {new.request.limit_price} ({new.status.value})",
+            )
+            return True, f"order replaced by {new_coid} ({new.status.value})"
+
+    async def _modify_denial(
+        self, old: Order, quantity: int | None, limit_price: Decimal | None
+    ) -> str | None:
+        """Why risk refuses a modification that adds risk, or None. The order's proposal,
+        modified, takes the full pre-trade path; an order without one (placed outside the
+        engine) is held to the trading state and the per-order notional limit."""
+        modified = replacement_request(old, old.client_order_id, quantity, limit_price)
+        pid = old.request.proposal_id
+        record = await self.store.load_proposal(pid) if pid else None
+        if record is not None:
+            p = replace(
+                record.proposal, quantity=modified.quantity, limit_price=modified.limit_price
+            )
+            decision = await self._check(p, hold_credit=float(resting_cost(old)))
+            return None if decision.approved else decision.reason
+        closing = all(leg.effect is PositionEffect.CLOSE for leg in modified.legs)
+        if self.trading_state is TradingState.HALTED:
+            return "trading_state: trading is HALTED: no order may add risk"
+        if self.trading_state is TradingState.REDUCING and not closing:
+            return "trading_state: trading is REDUCING: only risk-reducing orders pass"
+        notional = float(limit_notional(modified))
+        cap = self.risk.limits.max_order_notional
+        if notional > cap:
+            return f"order_notional: ${notional:,.0f} per order (limit ${cap:,.0f})"
+        return None
 
     async def _flatten(self, actor: str) -> int:
         # Execution owned by the engine and audited: risk's HALTED state blocks new orders,

@@ -92,6 +92,18 @@ class LocalEngineClient:
         ok, msg = await self.engine.cancel_order(client_order_id, actor=self.actor)
         return CommandResult(ok, msg)
 
+    async def replace_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+    ) -> CommandResult:
+        ok, msg = await self.engine.replace_order(
+            client_order_id, quantity=quantity, limit_price=limit_price, actor=self.actor
+        )
+        return CommandResult(ok, msg)
+
     async def submit_proposal(self, proposal: TradeProposal) -> CommandResult:
         ok, msg = await self.engine.submit_manual(proposal, actor=self.actor)
         return CommandResult(ok, msg)

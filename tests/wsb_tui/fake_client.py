@@ -110,6 +110,7 @@ class Calls:
     reset_breaker: list[str] = field(default_factory=list)
     kill_switch: list[bool] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
+    replace: list[tuple[str, int | None, Decimal | None]] = field(default_factory=list)
     submitted: list[TradeProposal] = field(default_factory=list)
     closed: int = 0
 
@@ -492,6 +493,16 @@ class FakeEngineClient:
     async def cancel_order(self, client_order_id: str) -> CommandResult:
         self.calls.cancel.append(client_order_id)
         return CommandResult(True, "cancel requested")
+
+    async def replace_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+    ) -> CommandResult:
+        self.calls.replace.append((client_order_id, quantity, limit_price))
+        return CommandResult(True, "replace requested")
 
     async def submit_proposal(self, proposal: TradeProposal) -> CommandResult:
         self.calls.submitted.append(proposal)

@@ -8,6 +8,7 @@ desk can be driven key by key and every effect checked in the engine itself.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,20 @@ import pytest
 from desk_helpers import make_app, wait_until
 from textual.widgets import Input
 
-from engine.domain import ProposalState
+from engine.domain import (
+    Equity,
+    OrderLeg,
+    OrderType,
+    ProposalIntent,
+    ProposalState,
+    Side,
+    TradeProposal,
+)
 from engine.runtime.config import WsbConfig
 from engine.runtime.embedded import Embedded, build_embedded
 from engine.runtime.engine import RunBudget
 from engine.runtime.views import StrategyRunState, TradingState
+from widgets.blotter import OrdersTable
 from widgets.chain_table import ChainTable
 from widgets.strategy_grid import StrategyGrid
 from wsb_tui.bindings import all_specs
@@ -29,7 +39,12 @@ from wsb_tui.screens.chain import ChainScreen
 from wsb_tui.screens.chart import ChartScreen
 from wsb_tui.screens.confirm import ConfirmScreen
 from wsb_tui.screens.dashboard import DashboardScreen
-from wsb_tui.screens.dialogs import KillSwitchDialog, PromptDialog, YesNoDialog
+from wsb_tui.screens.dialogs import (
+    KillSwitchDialog,
+    ModifyOrderDialog,
+    PromptDialog,
+    YesNoDialog,
+)
 from wsb_tui.screens.help import HelpScreen
 from wsb_tui.screens.risk import RiskScreen
 from wsb_tui.screens.strategy import StrategyScreen
@@ -105,6 +120,29 @@ async def test_decisions_when_confirm_reject_edit_defer_then_engine_records_each
             await wait_until(lambda: bool(_orders_for(emb, app, p_edit)), within=10)
             assert all(o.request.quantity == 1 for o in _orders_for(emb, app, p_edit))
         assert app._exception is None
+
+
+async def _resting_bid(emb: Embedded) -> str:
+    """A manual limit bid well under the market, confirmed: an open order; its id."""
+    eng = emb.engine
+    price = Decimal(str(round(eng._bars["SPY"].close * 0.8, 2)))
+    p = TradeProposal(
+        proposal_id="p-desk-resting-bid",
+        strategy="manual",
+        created_at=eng.clock.now(),
+        intent=ProposalIntent.OPEN,
+        legs=(OrderLeg(Equity("SPY"), Side.BUY),),
+        quantity=1,
+        reason="a resting bid for the blotter keys",
+        order_type=OrderType.LIMIT,
+        limit_price=price,
+    )
+    ok, msg = await eng.submit_manual(p)
+    assert ok, msg
+    ok, msg = await eng.confirm(p.proposal_id)
+    assert ok, msg
+    (coid,) = [c for c, o in eng.open_orders.items() if o.request.proposal_id == p.proposal_id]
+    return coid
 
 
 async def _screen(app: Any, cls: type, within: float = 5.0) -> Any:
@@ -262,7 +300,9 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await _screen(app, ChainScreen)
         await press("chain.back", "escape")
 
-        # ---- orders & fills
+        # ---- orders & fills: a resting bid to modify (dialog, then leave) and then cancel
+        bid = await _resting_bid(emb)
+        await wait_until(lambda: bid in app.desk.orders)
         await press("app.orders", "o")
         blotter = await _screen(app, BlotterScreen)
         await press("blotter.status", "f")
@@ -270,7 +310,13 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await press("blotter.switch", "t")
         assert blotter.showing == "fills"
         await pilot.press("t")
+        await wait_until(lambda: blotter.query_one(OrdersTable).selected_id == bid)
+        await press("blotter.modify", "m")
+        await _screen(app, ModifyOrderDialog)
+        await pilot.press("escape")
+        await _screen(app, BlotterScreen)
         await press("blotter.cancel", "x")
+        await wait_until(lambda: bid not in emb.engine.open_orders)
         await press("blotter.filter", "slash")
         assert isinstance(app.focused, Input)
         await pilot.press("escape")

@@ -47,7 +47,12 @@ async def test_reload_when_config_changes_then_safe_parts_applied_rest_reported(
         await eng.set_profile("index_baseline", "research_2024")
         new = _cfg(
             engine={"gate": "confirm", "confirm_timeout_s": 60, "speed": 5.0},
-            risk={"max_order_notional": 1234.0, "max_orders_per_second": 3.0},
+            risk={
+                "max_order_notional": 1234.0,
+                "max_orders_per_second": 3.0,
+                "max_cancels_per_second": 4.0,
+                "tail_hedge": True,
+            },
             data={"seed": 99},
             strategies={"profile": "wsb_2025"},
         )
@@ -55,6 +60,9 @@ async def test_reload_when_config_changes_then_safe_parts_applied_rest_reported(
         assert eng.risk.limits.max_order_notional == 1234.0
         assert eng.risk.throttle is not None
         assert eng.risk.throttle.per_second == 3.0
+        assert eng.risk.cancel_throttle.per_second == 4.0
+        # The hedger is built at start: switching it on says so instead of claiming it.
+        assert any("risk.tail_hedge " in r for r in rep.needs_restart)
         assert eng.gate.timeout.total_seconds() == 60
         assert eng.gate.mode is GateMode.CONFIRM
         assert eng.manager.get("index_baseline").profile == "wsb_2025"
@@ -65,7 +73,12 @@ async def test_reload_when_config_changes_then_safe_parts_applied_rest_reported(
         await eng.set_profile("index_baseline", "research_2024")
         again = _cfg(
             engine={"gate": "auto", "confirm_timeout_s": 60, "speed": 5.0},
-            risk={"max_order_notional": 1234.0, "max_orders_per_second": 3.0},
+            risk={
+                "max_order_notional": 1234.0,
+                "max_orders_per_second": 3.0,
+                "max_cancels_per_second": 4.0,
+                "tail_hedge": True,
+            },
             data={"seed": 99},
             strategies={"profile": "wsb_2025"},
         )

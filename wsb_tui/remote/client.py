@@ -297,6 +297,20 @@ class RemoteEngineClient:
     async def cancel_order(self, client_order_id: str) -> CommandResult:
         return await self._command("cancel_order", {"client_order_id": client_order_id})
 
+    async def replace_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: Decimal | None = None,
+    ) -> CommandResult:
+        params: JSONObject = {"client_order_id": client_order_id}
+        if quantity is not None:
+            params["quantity"] = quantity
+        if limit_price is not None:
+            params["limit_price"] = str(limit_price)
+        return await self._command("replace_order", params)
+
     async def submit_proposal(self, proposal: TradeProposal) -> CommandResult:
         return await self._command("submit_proposal", {"proposal": to_jsonable(proposal)})
 

@@ -52,11 +52,25 @@ async def apply_reload(engine: Engine, old: WsbConfig, new: WsbConfig) -> Reload
     if old.engine.speed != new.engine.speed or old.engine.mode != new.engine.mode:
         rep.needs_restart.append("engine.speed / engine.mode")
 
-    if _dump(old.risk) != _dump(new.risk):
+    old_risk, new_risk = _dump(old.risk), _dump(new.risk)
+    hedge_keys = sorted(
+        k for k in new_risk if k.startswith("tail_hedge") and old_risk.get(k) != new_risk[k]
+    )
+    if hedge_keys:
+        # The hedger is built at start with its config; a half-applied change would hedge
+        # on the old rules while the report says the new ones are live.
+        rep.needs_restart.append(
+            f"risk.{', risk.'.join(hedge_keys)} (the hedger is built at start)"
+        )
+    if {k: v for k, v in old_risk.items() if not k.startswith("tail_hedge")} != {
+        k: v for k, v in new_risk.items() if not k.startswith("tail_hedge")
+    }:
         limits = risk_limits(new)
         engine.risk.limits = limits
         if engine.risk.throttle is not None:
             engine.risk.throttle.per_second = limits.max_orders_per_second
+        engine.risk.modify_throttle.per_second = limits.max_modifies_per_second
+        engine.risk.cancel_throttle.per_second = limits.max_cancels_per_second
         rep.applied.append("[risk] limits")
     if old.engine.confirm_timeout_s != new.engine.confirm_timeout_s:
         engine.gate.timeout = timedelta(seconds=new.engine.confirm_timeout_s)

@@ -7,9 +7,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
 
+from engine.domain import OrderType
 from widgets.blotter import STATUS_FILTERS, BlotterFilter, FillsTable, OrdersTable
 from wsb_tui.bindings import bindings
 from wsb_tui.screens.base import DeskScreen
+from wsb_tui.screens.dialogs import ModifyOrderDialog, ModifyValues
 
 
 class BlotterScreen(DeskScreen):
@@ -94,7 +96,35 @@ class BlotterScreen(DeskScreen):
             lambda: self.wsb.client.cancel_order(order.client_order_id),
         )
 
+    def action_modify_order(self) -> None:
+        coid = self.query_one(OrdersTable).selected_id
+        order = self.wsb.desk.orders.get(coid) if coid else None
+        if order is None:
+            self.notify("select an order first", timeout=2)
+            return
+        if not order.status.is_open:
+            self.notify(f"order is {order.status.value}: nothing to modify", timeout=3)
+            return
+        if order.request.order_type is not OrderType.LIMIT:
+            self.notify("only limit orders can be modified", timeout=3)
+            return
+
+        def send(values: ModifyValues | None) -> None:
+            if values is None:
+                return
+            self.wsb.run_command(
+                f"modify {', '.join(order.request.symbols)}",
+                lambda: self.wsb.client.replace_order(
+                    order.client_order_id,
+                    quantity=values.quantity,
+                    limit_price=values.limit_price,
+                ),
+            )
+
+        self.app.push_screen(ModifyOrderDialog(order), send)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Letters typed into the filter are text, not commands.
         typing = isinstance(self.focused, Input)
-        return not (typing and action in ("cycle_status", "switch_table", "cancel_order"))
+        commands = ("cycle_status", "switch_table", "cancel_order", "modify_order")
+        return not (typing and action in commands)

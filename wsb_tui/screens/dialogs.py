@@ -1,7 +1,9 @@
-"""Small modal dialogs: yes/no, the kill switch, and a one-line text prompt."""
+"""Small modal dialogs: yes/no, the kill switch, a one-line text prompt and an order modify."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from textual import on
@@ -11,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from engine.domain import Order
 from wsb_tui.bindings import bindings
 
 
@@ -112,6 +115,93 @@ class PromptDialog(ModalScreen[str | None]):
             self.query_one("#dialog-error", Label).update("enter a symbol, e.g. SPY")
             return
         self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyValues:
+    """What to change on an open order; None keeps the current value."""
+
+    quantity: int | None
+    limit_price: Decimal | None
+
+
+def parse_modify(order: Order, qty_text: str, limit_text: str) -> ModifyValues:
+    """The modify form's values; a ValueError names the field and what is allowed."""
+    request = order.request
+    qty_text, limit_text = qty_text.strip(), limit_text.strip()
+    try:
+        qty = int(qty_text) if qty_text else request.quantity
+    except ValueError:
+        raise ValueError(f"quantity {qty_text!r} must be a whole number") from None
+    if qty <= order.filled_quantity:
+        raise ValueError(
+            f"quantity {qty} must exceed the {order.filled_quantity} already filled "
+            "(it is the new total)"
+        )
+    try:
+        limit = Decimal(limit_text) if limit_text else request.limit_price
+    except InvalidOperation:
+        raise ValueError(f"limit {limit_text!r} must be a price like 1.25") from None
+    if limit is None or not limit.is_finite() or limit == 0:
+        raise ValueError(f"limit {limit_text!r} must be a non-zero price")
+    if not request.is_combo and limit < 0:
+        raise ValueError(f"limit {limit} must be positive for a single-leg order")
+    values = ModifyValues(
+        None if qty == request.quantity else qty,
+        None if limit == request.limit_price else limit,
+    )
+    if values.quantity is None and values.limit_price is None:
+        raise ValueError("nothing changed: edit the quantity or the limit")
+    return values
+
+
+class ModifyOrderDialog(ModalScreen[ModifyValues | None]):
+    """New total quantity and/or limit for an open limit order. Enter sends, Esc cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(classes="dialog")
+        self.order = order
+
+    def compose(self) -> ComposeResult:
+        o = self.order
+        r = o.request
+        with Vertical(id="dialog-box"):
+            yield Label("MODIFY ORDER", id="dialog-title")
+            yield Static(
+                f"{' / '.join(r.symbols)}  {r.quantity} @ {r.limit_price}  "
+                f"filled {o.filled_quantity}\n{o.client_order_id}",
+                id="dialog-message",
+            )
+            yield Label("new total quantity and limit (risk re-checks a bigger order)")
+            yield Input(value=str(r.quantity), id="modify-qty", type="integer")
+            yield Input(value=f"{r.limit_price}", id="modify-limit", placeholder="limit")
+            yield Label("", id="dialog-error")
+            yield Label("enter: send the modify · esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        blink = bool(getattr(self.app, "cursor_blink", True))
+        for inp in self.query(Input):
+            inp.cursor_blink = blink
+        self.query_one("#modify-limit", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            values = parse_modify(
+                self.order,
+                self.query_one("#modify-qty", Input).value,
+                self.query_one("#modify-limit", Input).value,
+            )
+        except ValueError as exc:
+            self.query_one("#dialog-error", Label).update(str(exc))
+            return
+        self.dismiss(values)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

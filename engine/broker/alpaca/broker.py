@@ -13,6 +13,8 @@ Submit is idempotent on the client order id and never blindly repeated:
    unique", answered by another lookup), so two orders can never exist. Still unknown after
    every lookup: the order is returned as NEW with no broker id and `order()` resolves it later.
 
+Replace (PATCH) follows the same rule under the replacement's deterministic client order id.
+
 Fills come from the trade-updates stream when it is up and from REST polling when it is
 not (and once after every reconnect); `FillTracker` makes each execution appear once.
 """
@@ -48,6 +50,12 @@ from engine.broker.alpaca.transport import (
 )
 from engine.broker.paper import OrderNotCancelable, UnknownOrder
 from engine.broker.protocol import Account
+from engine.broker.replacement import (
+    OrderNotReplaceable,
+    next_replacement_client_order_id,
+    replace_problem,
+    replacement_request,
+)
 from engine.broker.streams import FanOut
 from engine.domain import Fill, Order, OrderRequest, OrderStatus, Position
 from engine.secrets import AlpacaCredentials, register_secrets
@@ -116,6 +124,7 @@ class AlpacaBroker:
         self._closed = False
         self.last_poll_at: datetime | None = None
         self.submit_posts = 0  # POST /v2/orders made (health, and proof in tests)
+        self.replace_patches = 0  # PATCH /v2/orders/{id} made (likewise)
         self._fills_emitted = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -264,42 +273,65 @@ class AlpacaBroker:
         self,
         client_order_id: str,
         *,
-        new_client_order_id: str,
         quantity: int | None = None,
         limit_price: Decimal | None = None,
+        new_client_order_id: str | None = None,
     ) -> Order:
-        """Alpaca's replace (PATCH): a new order under `new_client_order_id`; the old one
-        ends as CANCELED ("replaced by ..."). Not part of the Broker protocol."""
-        from dataclasses import replace as dc_replace
+        """Alpaca's replace (PATCH /v2/orders/{id}) under a deterministic new client order id
+        (rules in `engine.broker.replacement`). Alpaca answers with the new order and marks the
+        old one "replaced" (CANCELED here, "replaced by <broker id>").
 
+        Never repeated blindly: an id this process already knows returns the known order; a
+        lost or failed PATCH is answered by looking the new id up (found: that is the
+        replacement; confirmed absent: the PATCH is sent again with the same id, which Alpaca
+        cannot accept twice; still unknown: the replacement is returned as NEW with no broker
+        id and `order()` resolves it later). A refusal (4xx) comes back as a REJECTED order
+        under the new id and leaves the old order as it was."""
         from alpaca.trading.requests import ReplaceOrderRequest
 
-        old = await self.order(client_order_id)
-        if old is None or not old.broker_order_id:
-            raise UnknownOrder(f"no Alpaca order with client order id {client_order_id}")
-        if not old.status.is_open:
-            raise OrderNotCancelable(f"order {client_order_id} is {old.status.value}")
-        fields: dict[str, Any] = {"client_order_id": new_client_order_id}
-        if quantity is not None:
-            fields["qty"] = quantity
-        if limit_price is not None:
-            fields["limit_price"] = float(limit_price)
-        body = ReplaceOrderRequest(**fields)
-        new_request = dc_replace(
-            old.request,
-            client_order_id=new_client_order_id,
-            quantity=quantity if quantity is not None else old.request.quantity,
-            limit_price=limit_price if limit_price is not None else old.request.limit_price,
-        )
-        self._requests[new_client_order_id] = new_request
-        self._known_ids.add(new_client_order_id)
-        payload = await self.transport.once(
-            f"replace order {client_order_id}",
-            lambda: self._client.replace_order_by_id(old.broker_order_id, body),
-        )
-        new = self._absorb(_mapping(payload, "order"))
-        await self.order(client_order_id)
-        return new
+        async with self._lock(client_order_id):
+            new_coid = new_client_order_id or next_replacement_client_order_id(
+                client_order_id, self._knows
+            )
+            known = self._orders.get(new_coid)
+            if known is not None:
+                return known  # a retried replace: the first attempt's answer stands
+            old = await self.order(client_order_id)
+            if old is None:
+                raise UnknownOrder(f"no Alpaca order with client order id {client_order_id}")
+            problem = replace_problem(old, quantity, limit_price)
+            if problem is not None:
+                raise OrderNotReplaceable(problem)
+            if not old.broker_order_id:
+                raise UnknownOrder(
+                    f"order {client_order_id} is not confirmed by Alpaca yet; cannot replace it"
+                )
+            request = replacement_request(old, new_coid, quantity, limit_price)
+            self._requests[new_coid] = request
+            self._known_ids.add(new_coid)
+            reason = unsupported_reason(request)
+            if reason is not None:
+                return self._local_reject(request, f"not supported by Alpaca: {reason}")
+            try:
+                # qty is always sent: the rest still to fill, so a partial fill is not re-bought.
+                body = ReplaceOrderRequest(
+                    qty=request.quantity,
+                    limit_price=None if limit_price is None else float(limit_price),
+                    client_order_id=new_coid,
+                )
+            except ValueError as exc:
+                return self._local_reject(request, f"not accepted by alpaca-py: {exc}")
+            new = await self._replace_until_known(old, request, body)
+            if new.status is not OrderStatus.REJECTED:
+                # The old order is "replaced" now: refresh it so order() and the poller agree.
+                try:
+                    await self.order(client_order_id)
+                except (AlpacaError, PayloadError) as exc:
+                    log.warning("alpaca replace %s: old order not refreshed: %s", new_coid, exc)
+            return new
+
+    def _knows(self, client_order_id: str) -> bool:
+        return client_order_id in self._orders or client_order_id in self._known_ids
 
     async def order(self, client_order_id: str) -> Order | None:
         try:
@@ -521,6 +553,49 @@ class AlpacaBroker:
                 await self.transport.sleep(self.transport.backoff(attempt, f.retry_after_s))
         return self._local_reject(
             request, f"not accepted after {self._max_submit_attempts} attempts ({last})"
+        )
+
+    async def _replace_until_known(self, old: Order, request: OrderRequest, body: Any) -> Order:
+        """Send the PATCH; on an unknown outcome look the replacement up by its client id."""
+        coid = request.client_order_id
+        last = "no attempt"
+        for attempt in range(self._max_submit_attempts):
+            try:
+                self.replace_patches += 1
+                payload = await self.transport.once(
+                    f"replace order {old.client_order_id}",
+                    lambda: self._client.replace_order_by_id(old.broker_order_id, body),
+                )
+                return self._absorb(_mapping(payload, "order"))
+            except AlpacaError as err:
+                f = err.failure
+                last = f"{f.kind.value}: {f.message}"
+                if f.kind is FailureKind.REJECTED:
+                    return self._local_reject(request, f"Alpaca refused the replace: {f.message}")
+                if f.kind is FailureKind.AUTH:
+                    return self._local_reject(
+                        request, f"Alpaca refused the credentials (HTTP {f.status})"
+                    )
+                if f.kind is FailureKind.NOT_FOUND:
+                    return self._local_reject(request, f"Alpaca: {f.message}")
+                log.warning(
+                    "alpaca replace %s -> %s: %s; looking it up by client order id",
+                    old.client_order_id,
+                    coid,
+                    last,
+                )
+                state, found = await self._lookup(coid)
+                if state == "found" and found is not None:
+                    return found
+                if state == "unknown":
+                    return self._unconfirmed_order(request, last)
+                if f.kind is FailureKind.DUPLICATE_CLIENT_ID:
+                    return self._local_reject(
+                        request, "Alpaca reports this client order id as used but cannot find it"
+                    )
+                await self.transport.sleep(self.transport.backoff(attempt, f.retry_after_s))
+        return self._local_reject(
+            request, f"replace not accepted after {self._max_submit_attempts} attempts ({last})"
         )
 
     def _unconfirmed_order(self, request: OrderRequest, last: str) -> Order:

@@ -133,6 +133,10 @@ class Dispatcher:
             return await c.kill_switch(flatten=p.flatten)
         if method == "cancel_order":
             return await c.cancel_order(p.client_order_id)
+        if method == "replace_order":
+            return await c.replace_order(
+                p.client_order_id, quantity=p.quantity, limit_price=p.limit_price
+            )
         if method == "submit_proposal":
             return await c.submit_proposal(p.proposal)
         raise LookupError(f"no command {method!r}")

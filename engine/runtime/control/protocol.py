@@ -352,6 +352,19 @@ class CancelOrderParams:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplaceOrderParams:
+    client_order_id: str
+    quantity: int | None = None
+    limit_price: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        # What to change (and whether it may) is the engine's answer, not a protocol error.
+        _check_text("client_order_id", self.client_order_id, MAX_NAME_LEN)
+        if self.limit_price is not None and not self.limit_price.is_finite():
+            raise ValueError("limit_price must be a finite decimal")
+
+
+@dataclass(frozen=True, slots=True)
 class SubmitProposalParams:
     proposal: TradeProposal
 
@@ -412,6 +425,7 @@ METHODS: Final[Mapping[str, MethodSpec]] = {
         _spec("reset_breaker", BreakerParams, Role.TRADER),
         _spec("kill_switch", KillSwitchParams, Role.TRADER),
         _spec("cancel_order", CancelOrderParams, Role.TRADER),
+        _spec("replace_order", ReplaceOrderParams, Role.TRADER),
         _spec("submit_proposal", SubmitProposalParams, Role.TRADER),
     )
 }

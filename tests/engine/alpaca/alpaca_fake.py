@@ -227,6 +227,7 @@ class FakeAlpaca:
         self.orders: dict[str, dict[str, Any]] = {}  # by Alpaca id, in submit order
         self.log: list[tuple[str, str]] = []  # (method, path) of every request
         self.bodies: list[dict[str, Any]] = []  # POST /v2/orders bodies
+        self.replace_bodies: list[dict[str, Any]] = []  # PATCH /v2/orders/{id} bodies
         self.faults: dict[str, list[Fault]] = {}
         self.data: dict[str, Callable[[dict[str, list[str]]], Any]] = {}
         self.cash = Decimal(self.account["non_marginable_buying_power"])
@@ -494,7 +495,16 @@ class FakeAlpaca:
         return 204, None
 
     def _replace(self, oid: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """PATCH /v2/orders/{id}: a new order with the patched fields (``replaces`` = the old
+        id); the old one becomes ``replaced`` with ``replaced_by``/``replaced_at``. Refused
+        (422) for an order that is not open or still pending, and for a used client id."""
+        self.replace_bodies.append(body)
         old = self.orders[oid]
+        if old["status"] not in {"new", "accepted", "partially_filled"}:
+            return 422, {"code": 42210000, "message": f"order is {old['status']}, cannot replace"}
+        coid = body.get("client_order_id")
+        if coid and self.by_coid(coid) is not None:
+            return 422, {"code": 40010001, "message": "client_order_id must be unique"}
         self.now += timedelta(seconds=1)
         new_body = {
             "symbol": old["symbol"],
@@ -503,8 +513,10 @@ class FakeAlpaca:
             "type": old["type"],
             "time_in_force": body.get("time_in_force", old["time_in_force"]),
             "limit_price": body.get("limit_price", old["limit_price"]),
-            "client_order_id": body.get("client_order_id"),
+            "client_order_id": coid,
         }
+        if old.get("position_intent"):
+            new_body["position_intent"] = old["position_intent"]
         new = order_from_body(new_body, self.now)
         new["replaces"] = oid
         old["status"] = "replaced"

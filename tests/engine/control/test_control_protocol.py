@@ -105,6 +105,7 @@ def test_every_command_needs_trader_and_every_read_only_monitor():
         "reset_breaker",
         "kill_switch",
         "cancel_order",
+        "replace_order",
         "submit_proposal",
     }
     assert all(METHODS[n].audited for n in commands)
