@@ -9,12 +9,14 @@ so terminal output is produced and drained as in a person's terminal:
    had used at those moments, which a busy shared machine does not inflate.
 2. updates: 500 positions re-marked 4 times a second through the real event path (fake
    client, coalescing buffer, Desk, changed-cell table updates); reports updates applied
-   per second, cells changed per second, frames written per second, event-loop lag p50/p99
-   and peak RSS.
+   per second, cells changed per second, frames written per second, event-loop lag p50/p99,
+   the UI thread's own CPU time per lag interval (`loop_busy_*`: the blocking work itself,
+   which a loaded machine does not inflate) and per second, and peak RSS.
 3. soak: the embedded engine at max speed for N trading days with the desk attached; RSS
    after the first day and at the end.
 
-Prints one JSON line.  `python benchmarks/tui.py [--soak-days 20] [--update-seconds 10]`
+Prints one JSON line.  `python benchmarks/tui.py [--soak-days 20] [--update-seconds 10]
+[--update-sort pnl] [--only updates]` (`--only` repeatable: paint, updates, ui-soak, soak).
 """
 
 from __future__ import annotations
@@ -205,15 +207,23 @@ def child(mode: str, tmp: Path, extra: list[str], limit: float) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------- child side
-async def _lag_probe(samples: list[float], stop: asyncio.Event, every: float = 0.01) -> None:
+async def _lag_probe(
+    samples: list[float], stop: asyncio.Event, every: float = 0.01, busy: list[float] | None = None
+) -> None:
+    """Wall lag of a 10 ms sleep; with `busy`, also the UI thread's own CPU time in each
+    interval: the work that held the loop, which neighbours on a shared machine do not
+    inflate (they stretch the wall lag of the same work instead)."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         t = loop.time()
+        c = time.thread_time()
         await asyncio.sleep(every)
         samples.append(max(0.0, loop.time() - t - every))
+        if busy is not None:
+            busy.append(time.thread_time() - c)
 
 
-def child_updates(out: Path, seconds: float) -> None:
+def child_updates(out: Path, seconds: float, sort: str = "") -> None:
     sys.path.insert(0, str(ROOT / "tests" / "wsb_tui"))
     from fake_client import FakeEngineClient  # the seeded test double: a 500-position book
 
@@ -244,13 +254,16 @@ def child_updates(out: Path, seconds: float) -> None:
 
     WsbApp._display = counting_display  # type: ignore[method-assign]
     lags: list[float] = []
+    busy: list[float] = []
     result: dict[str, Any] = {}
 
     async def drive() -> None:
         await app.wait_ready(30)
+        if sort:  # ordered by a moving column: re-sorts (throttled) on top of the re-marks
+            app.screen.query_one(PositionsTable).sort_by(sort, reverse=True)
         await asyncio.sleep(0.5)
         stop = asyncio.Event()
-        probe = asyncio.create_task(_lag_probe(lags, stop))
+        probe = asyncio.create_task(_lag_probe(lags, stop, busy=busy))
         base = dict(fake.positions)
         rss0 = _rss_mb()
         u0, c0, f0 = stats["updates"], stats["cells"], stats["frames"]
@@ -272,6 +285,7 @@ def child_updates(out: Path, seconds: float) -> None:
         stop.set()
         await probe
         lag_ms = sorted(x * 1000 for x in lags)
+        busy_ms = sorted(x * 1000 for x in busy)
         result.update(
             positions=500,
             remarks_per_s=round(stats["pushed"] / elapsed, 2),
@@ -281,6 +295,9 @@ def child_updates(out: Path, seconds: float) -> None:
             loop_lag_p50_ms=round(statistics.median(lag_ms), 2),
             loop_lag_p99_ms=round(lag_ms[int(0.99 * (len(lag_ms) - 1))], 2),
             loop_lag_max_ms=round(lag_ms[-1], 2),
+            loop_busy_p99_ms=round(busy_ms[int(0.99 * (len(busy_ms) - 1))], 2),
+            loop_busy_max_ms=round(busy_ms[-1], 2),
+            ui_cpu_ms_per_s=round(1000 * sum(busy) / elapsed, 1),
             update_rss_start_mb=round(rss0, 1),
             update_rss_end_mb=round(_rss_mb(), 1),
             update_peak_rss_mb=round(_peak_mb(), 1),
@@ -470,15 +487,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--soak-days", type=int, default=20)
     ap.add_argument("--update-seconds", type=float, default=10.0)
+    ap.add_argument(
+        "--update-sort", default="", help="sort the positions by this column (e.g. pnl) first"
+    )
     ap.add_argument("--skip-soak", action="store_true")
     ap.add_argument("--child", choices=("updates", "soak", "soak-engine", "ui-soak"))
     ap.add_argument("--ui-soak-minutes", type=int, default=7800, help="20 days x 390 minutes")
     ap.add_argument("--engine-baseline", action="store_true", help="also soak the engine alone")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=("paint", "updates", "ui-soak", "soak"),
+        help="run only these phases (repeatable); default: all",
+    )
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    phases = set(args.only or ("paint", "updates", "ui-soak", "soak"))
     if args.child is not None:
         runs = {
-            "updates": lambda: child_updates(args.out, args.update_seconds),
+            "updates": lambda: child_updates(args.out, args.update_seconds, args.update_sort),
             "soak": lambda: child_soak(args.out, args.soak_days),
             "soak-engine": lambda: child_soak_engine_only(args.out, args.soak_days),
             "ui-soak": lambda: child_ui_soak(args.out, args.ui_soak_minutes),
@@ -505,18 +532,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wsb-bench-") as d:
         tmp = Path(d)
         (tmp / "config").mkdir()
-        result.update(first_paint(tmp))
-        result.update(first_paint_ui_only(tmp))
-        result.update(
-            child(
-                "updates",
-                tmp,
-                ["--update-seconds", str(args.update_seconds)],
-                args.update_seconds + 90,
+        if "paint" in phases:
+            result.update(first_paint(tmp))
+            result.update(first_paint_ui_only(tmp))
+        if "updates" in phases:
+            result.update(
+                child(
+                    "updates",
+                    tmp,
+                    [
+                        "--update-seconds",
+                        str(args.update_seconds),
+                        *(["--update-sort", args.update_sort] if args.update_sort else []),
+                    ],
+                    args.update_seconds + 90,
+                )
             )
-        )
-        result.update(child("ui-soak", tmp, ["--ui-soak-minutes", str(args.ui_soak_minutes)], 1800))
-        if not args.skip_soak:
+        if "ui-soak" in phases:
+            result.update(
+                child("ui-soak", tmp, ["--ui-soak-minutes", str(args.ui_soak_minutes)], 1800)
+            )
+        if "soak" in phases and not args.skip_soak:
             result.update(child("soak", tmp, ["--soak-days", str(args.soak_days)], 3600))
             if args.engine_baseline:
                 result.update(child("soak-engine", tmp, ["--soak-days", str(args.soak_days)], 3600))

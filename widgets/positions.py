@@ -35,6 +35,8 @@ COLUMNS = (
     Column("theta", "θ"),
 )
 SORTABLE = tuple(c.key for c in COLUMNS)
+# (what the row was built from, its cells, cost basis, multiplier)
+_Built = tuple[tuple[object, ...], list[CellSpec], float, int]
 RESORT_SECONDS = 1.0
 
 
@@ -86,6 +88,13 @@ class PositionsTable(KeyedTable):
         self.sort_reverse = False
         self._last_sort = 0.0
         self._resort_timer: Timer | None = None
+        # Per symbol: what its row was built from, the row, and the holding's cost basis
+        # and multiplier. A position whose figures did not move (the snapshot poll re-sends
+        # the book every second; a tick moves a few marks, not all) hands `sync` the same
+        # row object, which it skips unread; one whose mark alone moved gets its three
+        # moving cells formatted and keeps the other five cell objects (skipped cell by
+        # cell).
+        self._rows: dict[str, _Built] = {}
 
     def show(
         self,
@@ -95,17 +104,90 @@ class PositionsTable(KeyedTable):
         greeks = greeks or {}
         self._replay = lambda: self.show(positions, greeks)
         st = self.theme_styles
-        rows = [
-            (sym, self._cells(p, greeks.get(sym), st))
-            for sym, p in positions.items()
-            if p.quantity != 0
-        ]
+        built = self._rows
+        fresh: dict[str, _Built] = {}
+        rows: list[tuple[str, list[CellSpec]]] = []
+        moving = self._moving
+        for sym, p in positions.items():
+            quantity = p.quantity
+            if quantity == 0:
+                continue
+            g = greeks.get(sym)
+            mark = p.mark
+            basis = (
+                mark,
+                quantity,
+                p.avg_price,
+                p.instrument,
+                None if g is None else g.delta,
+                None if g is None else g.theta,
+                st,
+            )
+            prior = built.get(sym)
+            if prior is None:
+                entry = self._build(p, g, st, basis)
+            elif prior[0] == basis:
+                entry = prior
+            elif prior[0][1:] == basis[1:]:
+                _, old, cost, multiplier = prior
+                specs = old.copy()
+                specs[3:6] = moving(mark, quantity, multiplier, cost, st)
+                entry = (basis, specs, cost, multiplier)
+            else:
+                entry = self._build(p, g, st, basis)
+            fresh[sym] = entry
+            rows.append((sym, entry[1]))
+        self._rows = fresh
         stats = self.sync(rows, keep_order=False)
         if stats.added or stats.removed:
             self._apply_sort()
         elif stats.updated and self.sort_column in self.changed_columns:
             self._resort_soon()
         return stats
+
+    @classmethod
+    def _build(
+        cls, p: Position, g: PositionGreeks | None, st: SignalStyles, basis: tuple[object, ...]
+    ) -> _Built:
+        label_spec, qty_spec, avg_spec, cost, is_opt, multiplier = _fixed(
+            p.instrument, p.quantity, p.avg_price, p.multiplier, st.text, st.warn, st.loss
+        )
+        if g is not None:
+            delta_val: float | None = g.delta if is_opt else float(p.quantity)
+            theta_val: float | None = g.theta
+        else:
+            delta_val = None if is_opt else float(p.quantity)
+            theta_val = None
+        delta_txt = (
+            greek(delta_val) if is_opt else (f"{delta_val:,.0f}" if delta_val is not None else "—")
+        )
+        specs = [
+            label_spec,
+            qty_spec,
+            avg_spec,
+            *cls._moving(p.mark, p.quantity, multiplier, cost, st),
+            num(delta_txt, delta_val),
+            num(
+                money(theta_val, signed=True, cents=False) if theta_val is not None else "—",
+                theta_val,
+            ),
+        ]
+        return (basis, specs, cost, multiplier)
+
+    @staticmethod
+    def _moving(
+        mark: float | None, quantity: int, multiplier: int, cost: float, st: SignalStyles
+    ) -> tuple[CellSpec, CellSpec, CellSpec]:
+        """Mark, P&L and return: the cells a re-mark changes."""
+        # Position.unrealized_pnl, without re-deriving the Decimal cost basis per tick.
+        pnl = mark * quantity * multiplier - cost if mark is not None else None
+        ret = (pnl / abs(cost)) if pnl is not None and cost else None
+        s = st.for_sign(sign_of(pnl))
+        return (
+            num(price(mark), mark),
+            num(money(pnl, signed=True, cents=False), pnl, s),
+            num(pct(ret, digits=1), ret, s),
+        )
 
     def _resort_soon(self) -> None:
         """Order by a moving value (mark, P&L, greeks) at most once a second: re-sorting
@@ -123,39 +205,6 @@ class PositionsTable(KeyedTable):
     def _trailing_sort(self) -> None:
         self._resort_timer = None
         self._apply_sort()
-
-    @staticmethod
-    def _cells(p: Position, g: PositionGreeks | None, st: SignalStyles) -> list[CellSpec]:
-        label_spec, qty_spec, avg_spec, cost, is_opt, multiplier = _fixed(
-            p.instrument, p.quantity, p.avg_price, p.multiplier, st.text, st.warn, st.loss
-        )
-        mark = p.mark
-        # Position.unrealized_pnl, without re-deriving the Decimal cost basis per tick.
-        pnl = mark * p.quantity * multiplier - cost if mark is not None else None
-        ret = (pnl / abs(cost)) if pnl is not None and cost else None
-        s = st.for_sign(sign_of(pnl))
-        if g is not None:
-            delta_val: float | None = g.delta if is_opt else float(p.quantity)
-            theta_val: float | None = g.theta
-        else:
-            delta_val = None if is_opt else float(p.quantity)
-            theta_val = None
-        delta_txt = (
-            greek(delta_val) if is_opt else (f"{delta_val:,.0f}" if delta_val is not None else "—")
-        )
-        return [
-            label_spec,
-            qty_spec,
-            avg_spec,
-            num(price(mark), mark),
-            num(money(pnl, signed=True, cents=False), pnl, s),
-            num(pct(ret, digits=1), ret, s),
-            num(delta_txt, delta_val),
-            num(
-                money(theta_val, signed=True, cents=False) if theta_val is not None else "—",
-                theta_val,
-            ),
-        ]
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
         if column not in SORTABLE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from widget_host import Host, equity
 
@@ -60,3 +61,55 @@ async def test_show_when_sorted_by_symbol_and_marks_move_then_no_resort_schedule
         table.show(_book(500.0, 300.0))  # type: ignore[arg-type]
         assert table._resort_timer is None
         assert _order(table) == ["AAPL", "SPY"]  # by symbol, as sorted when the rows came
+
+
+async def test_show_when_book_resent_unchanged_then_no_row_reformatted_or_rewritten(
+    monkeypatch: Any,
+) -> None:
+    table = PositionsTable()
+    async with Host(table).run_test() as pilot:
+        table.show(_book(584.0, 231.0))  # type: ignore[arg-type]
+        await pilot.pause()
+        spy_mark = table.get_cell("SPY", "mark")
+        spy_qty = table.get_cell("SPY", "qty")
+        formatted: list[object] = []
+        original = positions_module.money
+
+        def counting(x: Any, **kw: Any) -> str:
+            formatted.append(x)
+            return original(x, **kw)
+
+        monkeypatch.setattr(positions_module, "money", counting)
+        # The snapshot poll re-sends the whole book as new objects with the same figures.
+        stats = table.show(_book(584.0, 231.0))  # type: ignore[arg-type]
+        assert (stats.updated, formatted) == (0, [])
+        assert table.get_cell("SPY", "mark") is spy_mark
+        # One mark moves: only that row's P&L is formatted again (no greeks, no theta)...
+        stats = table.show(_book(590.0, 231.0))  # type: ignore[arg-type]
+        assert len(formatted) == 1
+        assert stats.updated == 3
+        # ...and its unchanged cells are the very objects already in the table.
+        assert table.get_cell("SPY", "qty") is spy_qty
+        assert table.get_cell("SPY", "mark").plain == "590.00"
+
+
+async def test_show_when_big_book_remarked_then_next_frame_renders_only_moved_visible_cells() -> (
+    None
+):
+    tickers = [f"Z{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(500)]
+    book = {t: equity(t, 10 + i, "100.00", 100.0 + i / 10) for i, t in enumerate(tickers)}
+    table = PositionsTable()
+    async with Host(table).run_test(size=(100, 20)) as pilot:
+        table.show(book)  # type: ignore[arg-type]
+        await pilot.pause()
+        await pilot.pause()
+        visible = table.size.height - table.header_height
+        before = table.cells_rendered
+        remarked = {s: p.with_mark((p.mark or 0.0) + 1.0) for s, p in book.items()}
+        stats = table.show(remarked)  # type: ignore[arg-type]
+        assert stats.updated == 3 * 500  # mark, P&L, % of every row
+        await pilot.pause()
+        await pilot.pause()
+        # Mark, P&L and % of the rows on screen: not the other 470-odd rows, not the
+        # unchanged columns (symbol, qty, avg, greeks), not the header.
+        assert table.cells_rendered - before == 3 * visible
