@@ -128,15 +128,17 @@ def main(
     cfg = _load_config(config, _overrides(seed, broker, data_kind))
     if live:
         cfg = cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"mode": "live"})})
-    from wsb_tui.live_start import needs_full_start, prepare_real_start
+    from wsb_tui.live_start import needs_full_start, prepare_real_start, report_aborted_start
 
     if needs_full_start(cfg):
-        # Keys and the live confirmation (the account's last four digits) are settled on the
-        # plain terminal before the desk takes it over (live_start.py).
+        # Keys (checked against Alpaca) and the live confirmation (the account's last four
+        # digits) are settled on the plain terminal before the desk takes it over
+        # (live_start.py); a refusal found later, while the engine is built, closes the desk.
         builder = prepare_real_start(cfg)
         from wsb_tui.app import run_tui
 
-        run_tui(None, builder=builder, config=cfg, db_path=db, speed=_parse_speed(speed, 1.0))
+        sp = _parse_speed(speed, 1.0)
+        report_aborted_start(run_tui(None, builder=builder, config=cfg, db_path=db, speed=sp))
         return
     from wsb_tui.launch import run_embedded_tui
 

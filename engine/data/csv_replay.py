@@ -28,7 +28,6 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,6 +50,7 @@ from engine.data.simulator.options import (
 )
 from engine.data.simulator.paths import realised_vol
 from engine.data.simulator.seeding import derived_rng
+from engine.data.simulator.session_cache import SessionLRU
 from engine.data.simulator.universe import (
     KNOWN_SPECS,
     DailyExpiries,
@@ -79,6 +79,13 @@ HEADER = ("date", "open", "high", "low", "close", "adj_close", "volume")
 _MINUTE = timedelta(minutes=1)
 _IV_PREMIUM = 1.1
 _INDEX_FILES = {"GSPC": 10.0, "SPX": 5.0, "VIX": 1.0, "NDX": 10.0, "RUT": 5.0}
+# Minute paths kept: the session in progress (or last opened) and the five before it, the
+# most the strategies read intraday bars over (swing_trading, momentum_weeklies), as the
+# simulator keeps its bars (simulator/market.py). Intraday bars here are aggregated from the
+# paths on every read, so the paths play the part of the simulator's bar cache. A path is a
+# pure function of (seed, symbol, session): anything dropped is rebuilt identically.
+_SESSIONS_KEPT = 6
+_MINUTE_CACHE = _SESSIONS_KEPT  # per symbol (a backstop for reads of many old sessions)
 
 
 @dataclass(eq=False)
@@ -249,7 +256,12 @@ class CsvReplayMarket:
                 log.warning("%s: no valid rows; %s is not served", files[sym], sym)
         self._specs = {s: _spec_for_file(s) for s in self._series}
         self._styles = {s: OptionStyle.for_spec(sp) for s, sp in self._specs.items()}
-        self._minute_cache: OrderedDict[tuple[str, int], MinuteArrays] = OrderedDict()
+        # Keyed by (symbol, row of its file), tagged with the session's date ordinal (rows
+        # of different files are different sessions; dates are comparable across them).
+        self._minute_cache: SessionLRU[tuple[str, int], MinuteArrays] = SessionLRU(
+            max(64, _MINUTE_CACHE * len(self._series))
+        )
+        self._window_start: date | None = None  # oldest session kept (_trim_minute_cache)
         self._chains = ChainCache(self.calendar)
         self._rows_by_session: dict[date, list[tuple[_Series, int]]] | None = None
 
@@ -365,6 +377,7 @@ class CsvReplayMarket:
         cached = self._minute_cache.get(key)
         if cached is not None:
             return cached
+        self._trim_minute_cache()
         rng = derived_rng(self.seed, s.symbol, s.dates[t].isoformat(), "minutes")
         arrs = minute_path(
             float(s.o[t]),
@@ -375,10 +388,35 @@ class CsvReplayMarket:
             s.minutes[t],
             rng,
         )
-        self._minute_cache[key] = arrs
-        if len(self._minute_cache) > 2048:
-            self._minute_cache.popitem(last=False)
+        self._minute_cache.put(key, s.dates[t].toordinal(), arrs)
         return arrs
+
+    def _trim_minute_cache(self) -> None:
+        """Drop minute paths of sessions older than the kept window, which follows the clock
+        (the session in progress or last opened); called before a path is added, so a long
+        replay holds a fixed number of sessions however long it runs."""
+        cal = self.calendar
+        now = self._clock.now()
+        try:
+            current = cal.session_on_or_before(now.date())
+            if cal.session_open(current) > now:
+                current = cal.previous_session(current)
+        except ValueError:
+            return  # before the calendar's first session: nothing old to drop
+        start = cal.sessions_ending(current, _SESSIONS_KEPT)[0]
+        if self._window_start is not None and start <= self._window_start:
+            return
+        self._window_start = start
+        self._minute_cache.drop_before(start.toordinal())
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries held by the replay's caches (for tests and diagnostics)."""
+        return {"minute_paths": len(self._minute_cache), **self._chains.sizes()}
+
+    def cache_window(self) -> date | None:
+        """The oldest session with a cached minute path (None when empty)."""
+        held = self._minute_cache.sessions()
+        return date.fromordinal(min(held)) if held else None
 
     def intraday_bars_sync(
         self, symbol: str, interval: BarInterval, start: datetime, end: datetime

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +19,7 @@ from engine.domain import (
     LogLine,
     Portfolio,
     PortfolioSnapshot,
+    ProposalCreated,
     ProposalDecided,
     ProposalState,
     ProposalStateChanged,
@@ -26,7 +30,7 @@ from engine.domain import (
 )
 from engine.domain.market import Bar
 from engine.runtime.views import StrategyRunState, TradingState
-from wsb_tui.screens.desk import MAX_FILLS, Desk
+from wsb_tui.screens.desk import DETAILED_PROPOSALS, MAX_FILLS, MAX_PROPOSALS, Desk
 from wsb_tui.screens.feed import EventBuffer
 
 
@@ -202,3 +206,76 @@ def test_buffer_when_full_of_ordinary_events_then_oldest_dropped_and_counted() -
 def test_buffer_when_size_not_positive_then_error_names_value() -> None:
     with pytest.raises(ValueError, match="max_events 0"):
         EventBuffer(0)
+
+
+# -- the proposal history stays small however many proposals pass -----------------------------
+
+CHECKS_PER_DECISION = 25
+
+
+def _decided(desk: Desk, i: int, final: ProposalState | None) -> RiskDecision:
+    """Proposal `i` created and approved at the desk, then moved to `final` (if given)."""
+    template = FakeEngineClient()._make_pending(i % 2).proposal
+    ts = T0 + timedelta(seconds=i)
+    p = replace(template, proposal_id=f"p{i}", created_at=ts, meta={"kind": "soak"})
+    checks = tuple(
+        RiskCheckResult(f"check_{k}", CheckOutcome.PASS, float(k), float(k + 1), f"within {k}")
+        for k in range(CHECKS_PER_DECISION)
+    )
+    decision = RiskDecision(p.proposal_id, True, p.quantity, checks, ts, f"all clear {i}")
+    desk.apply_event(ProposalCreated(ts, p))
+    desk.apply_event(ProposalDecided(ts, p, decision))
+    if final is not None:
+        desk.apply_event(ProposalStateChanged(ts, p.proposal_id, final))
+    return decision
+
+
+def _soak(desk: Desk, start: int, n: int) -> dict[str, RiskDecision]:
+    finals = (ProposalState.SUBMITTED, ProposalState.REJECTED, ProposalState.EXPIRED)
+    return {f"p{i}": _decided(desk, i, finals[i % 3]) for i in range(start, start + n)}
+
+
+def test_proposals_when_5000_decided_then_only_the_newest_keep_their_checks() -> None:
+    desk = Desk()
+    decisions = _soak(desk, 0, 5_000)
+    assert len(desk.proposals) == MAX_PROPOSALS
+    records = list(desk.proposals.values())
+    assert [r.proposal.proposal_id for r in records[-3:]] == ["p4997", "p4998", "p4999"]
+    newest, older = records[-DETAILED_PROPOSALS:], records[:-DETAILED_PROPOSALS]
+    for r in newest:
+        assert r.decision is decisions[r.proposal.proposal_id]  # every check, value and limit
+    for r in older:
+        assert r.decision is None
+        # What the strategy screen's history shows for it is unchanged.
+        assert r.note == f"all clear {r.proposal.proposal_id[1:]}"
+        assert r.state in (ProposalState.SUBMITTED, ProposalState.REJECTED, ProposalState.EXPIRED)
+    held = sum(len(r.decision.checks) for r in records if r.decision is not None)
+    assert held == DETAILED_PROPOSALS * CHECKS_PER_DECISION
+
+
+def test_proposals_when_one_waits_long_then_keeps_its_checks_until_done() -> None:
+    desk = Desk()
+    waiting = _decided(desk, 0, ProposalState.AWAITING_CONFIRMATION)
+    assert "p0" in desk.pending
+    _soak(desk, 1, 2 * DETAILED_PROPOSALS)
+    assert desk.proposals["p0"].decision is waiting  # the confirmation dialog still needs it
+    assert desk.pending["p0"].decision is waiting
+    change = desk.apply_event(ProposalStateChanged(T0, "p0", ProposalState.EXPIRED, note="late"))
+    assert change.gone_pending == {"p0": "expired"}
+    assert desk.proposals["p0"].decision is None  # finished and old: compacted at once
+    assert desk.proposals["p0"].note == "late"
+
+
+def test_proposals_when_soaked_then_retained_memory_per_proposal_is_small() -> None:
+    desk = Desk()
+    _soak(desk, 0, 2 * MAX_PROPOSALS)  # the history full: from here on it only turns over
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _soak(desk, 2 * MAX_PROPOSALS, 5_000)
+        gc.collect()
+        retained, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Full records cost ~6 KB each here (25 checks); 1,000 of them would hold ~6 MB.
+    assert retained < 2_500 * MAX_PROPOSALS

@@ -51,6 +51,10 @@ from widgets.format import instrument_label, proposal_action
 MAX_ORDERS = 2_000
 MAX_FILLS = 2_000
 MAX_PROPOSALS = 1_000
+# The most recent proposals keep their whole risk decision (every check with its value and
+# limit, ~5 KB each); older finished ones keep only what the strategy screen's history shows
+# (state, time, action, note), so the history costs little however long the desk runs.
+DETAILED_PROPOSALS = 100
 MAX_BARS_SYMBOLS = 200
 MAX_LOG_HISTORY = 300
 DEFAULT_PROFILES = ("research_2024", "wsb_2025")
@@ -81,8 +85,15 @@ class ProposalRecord:
     proposal: TradeProposal
     state: ProposalState
     updated: datetime
-    decision: RiskDecision | None = None
+    decision: RiskDecision | None = None  # None once an old finished record is compacted
     note: str = ""
+    seq: int = 0  # order of arrival at the desk
+
+    def compact(self) -> None:
+        """Drop the decision's checks, keeping the line the history shows for it."""
+        if self.decision is not None:
+            self.note = self.note or self.decision.reason
+            self.decision = None
 
 
 @dataclass(slots=True)
@@ -115,6 +126,9 @@ class Desk:
         self.orders: OrderedDict[str, Order] = OrderedDict()
         self.fills: OrderedDict[str, Fill] = OrderedDict()
         self.proposals: OrderedDict[str, ProposalRecord] = OrderedDict()
+        self._proposal_seq = 0
+        # Ids of the newest DETAILED_PROPOSALS records: the one pushed out is compacted.
+        self._detailed: deque[str] = deque(maxlen=DETAILED_PROPOSALS)
         self.last_bars: OrderedDict[str, Any] = OrderedDict()
         self.greeks: Mapping[str, Any] = {}
         self.profiles: tuple[str, ...] = DEFAULT_PROFILES
@@ -270,6 +284,7 @@ class Desk:
             rec.state, rec.updated = ev.state, ev.ts
             if ev.note:
                 rec.note = ev.note
+            self._settle(rec)
         if ev.state is ProposalState.AWAITING_CONFIRMATION and rec is not None:
             if ev.proposal_id not in self.pending and rec.decision is not None:
                 self.pending[ev.proposal_id] = PendingProposal(
@@ -442,15 +457,30 @@ class Desk:
     ) -> ProposalRecord:
         rec = self.proposals.get(p.proposal_id)
         if rec is None:
-            rec = ProposalRecord(p, state, ts, decision)
+            self._proposal_seq += 1
+            rec = ProposalRecord(p, state, ts, decision, seq=self._proposal_seq)
             self.proposals[p.proposal_id] = rec
             while len(self.proposals) > MAX_PROPOSALS:
                 self.proposals.popitem(last=False)
+            if len(self._detailed) == DETAILED_PROPOSALS:
+                older = self.proposals.get(self._detailed[0])
+                if older is not None:
+                    self._settle(older, recent=False)
+            self._detailed.append(p.proposal_id)
         else:
             rec.proposal, rec.state, rec.updated = p, state, ts
             if decision is not None:
                 rec.decision = decision
+            self._settle(rec)
         return rec
+
+    def _settle(self, rec: ProposalRecord, *, recent: bool | None = None) -> None:
+        """Compact `rec` once it is both finished and no longer among the newest records. A
+        record still waiting keeps its decision: the confirmation dialog shows its checks."""
+        if recent is None:
+            recent = rec.seq > self._proposal_seq - DETAILED_PROPOSALS
+        if not recent and rec.state in TERMINAL_PROPOSAL_STATES:
+            rec.compact()
 
     def _drop_pending(self, pid: str, why: str, change: DeskChange) -> None:
         if self.pending.pop(pid, None) is not None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -251,7 +253,8 @@ def test_desk_when_paper_account_then_no_prompt_and_paper_builder(
     assert "last four digits" not in result.output
     [call] = desk_runs
     assert call["config"].engine.mode == "paper"
-    assert real_env.log == []  # the desk builds the engine itself; nothing asked up front
+    # One look at the account before the desk (the keys work); the desk builds the engine.
+    assert real_env.log == [("GET", "/v2/account")]
 
 
 def test_desk_when_live_on_the_simulator_then_refused_naming_the_broker_flag(
@@ -261,3 +264,172 @@ def test_desk_when_live_on_the_simulator_then_refused_naming_the_broker_flag(
     assert result.exit_code == 2
     assert "needs --broker alpaca" in result.stderr
     assert desk_runs == []
+
+
+# -- wsb (the desk) on a paper account: the keys are checked before the desk opens -----------
+
+
+def test_desk_when_paper_keys_refused_then_401_reported_before_the_desk_and_exit_2(
+    real_env: FakeAlpaca,
+    config_file: Path,
+    tmp_path: Path,
+    desk_runs: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wrong = "wrong-secret-value-0123456789"
+    monkeypatch.setenv("ALPACA_SECRET_KEY", wrong)
+    db = tmp_path / "p.sqlite"
+    result = run_desk(config_file, db)
+    assert result.exit_code == 2
+    assert "error: paper account: Alpaca refused the API keys" in result.stderr
+    assert "HTTP 401" in result.stderr
+    assert "ALPACA_SECRET_KEY" in result.stderr
+    assert wrong not in result.output
+    assert KEY_ID not in result.output
+    assert "Traceback" not in result.output
+    assert desk_runs == []  # refused on the plain terminal: the desk never opened
+    assert not db.exists()
+    assert real_env.log == [("GET", "/v2/account")]
+
+
+def test_desk_when_the_401_echoes_the_keys_then_output_shows_them_masked_only(
+    real_env: FakeAlpaca, config_file: Path, tmp_path: Path, desk_runs: list[dict[str, Any]]
+) -> None:
+    echoed = f"request is not authorized for {KEY_ID} / {SECRET}"
+    real_env.fault("GET /v2/account", Fault(401, {"code": 40110000, "message": echoed}))
+    result = run_desk(config_file, tmp_path / "p.sqlite")
+    assert result.exit_code == 2
+    assert "refused the API keys" in result.stderr
+    assert "request is not authorized for" in result.stderr
+    assert SECRET not in result.output
+    assert KEY_ID not in result.output
+    assert desk_runs == []
+
+
+def test_desk_when_paper_secret_missing_then_names_the_missing_variable_and_asks_nothing(
+    real_env: FakeAlpaca,
+    config_file: Path,
+    tmp_path: Path,
+    desk_runs: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ALPACA_SECRET_KEY")
+    result = run_desk(config_file, tmp_path / "p.sqlite")
+    assert result.exit_code == 2
+    assert "no secret: set ALPACA_SECRET_KEY" in result.stderr
+    assert KEY_ID not in result.output
+    assert desk_runs == []
+    assert real_env.log == []  # nothing sent to Alpaca with half a key pair
+
+
+def test_desk_when_paper_trading_url_unreachable_then_says_so_before_the_desk(
+    real_env: FakeAlpaca,
+    config_file: Path,
+    tmp_path: Path,
+    desk_runs: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("WSB_ALPACA_TRADING_URL", dead)
+    config_file.write_text(
+        CONFIG.replace("use_stream = false", "use_stream = false\nmax_retries = 0")
+    )
+    result = run_desk(config_file, tmp_path / "p.sqlite")
+    assert result.exit_code == 2
+    assert f"error: paper account: cannot read the Alpaca account at {dead}" in result.stderr
+    assert SECRET not in result.output
+    assert KEY_ID not in result.output
+    assert "Traceback" not in result.output
+    assert desk_runs == []
+
+
+def test_desk_when_alpaca_broker_on_simulated_data_then_refused_before_any_request(
+    real_env: FakeAlpaca, config_file: Path, desk_runs: list[dict[str, Any]]
+) -> None:
+    result = CliRunner().invoke(main, ["--config", str(config_file), "--broker", "alpaca"])
+    assert result.exit_code == 2
+    assert "never fed simulated prices; add --data alpaca" in result.stderr
+    assert desk_runs == []
+    assert real_env.log == []
+
+
+DATA_ONLY = ["--broker", "paper", "--data", "alpaca"]
+
+
+def test_desk_when_alpaca_data_keys_refused_then_reported_before_the_desk(
+    real_env: FakeAlpaca,
+    config_file: Path,
+    tmp_path: Path,
+    desk_runs: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wrong = "wrong-secret-value-0123456789"
+    monkeypatch.setenv("ALPACA_SECRET_KEY", wrong)
+    args = ["--config", str(config_file), "--db", str(tmp_path / "d.sqlite"), *DATA_ONLY]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "Alpaca market data refused the API keys" in result.stderr
+    assert "HTTP 401" in result.stderr
+    assert wrong not in result.output
+    assert KEY_ID not in result.output
+    assert desk_runs == []
+    assert real_env.count("GET", "/v2/account") == 0  # the paper broker needs no account
+
+
+def test_desk_when_alpaca_data_keys_accepted_then_desk_opens_after_one_quote(
+    real_env: FakeAlpaca, config_file: Path, tmp_path: Path, desk_runs: list[dict[str, Any]]
+) -> None:
+    args = ["--config", str(config_file), "--db", str(tmp_path / "d.sqlite"), *DATA_ONLY]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    [call] = desk_runs
+    assert (call["config"].broker.kind, call["config"].data.kind) == ("paper", "alpaca")
+    assert real_env.log == [("GET", "/v2/stocks/snapshots")]
+
+
+def test_desk_when_engine_refuses_after_the_check_then_desk_closes_and_exit_2(
+    real_env: FakeAlpaca,
+    config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Keys revoked between the check and the build: the desk does not stay open engineless."""
+    from wsb_tui.app import StartAborted
+
+    db = tmp_path / "p.sqlite"
+
+    def app_connecting(client: object = None, **kw: Any) -> SimpleNamespace:
+        # What the app does with its connect factory (WsbApp._connect_engine).
+        real_env.fault("GET /v2/account", Fault(401, {"code": 40110000, "message": "revoked"}))
+        try:
+            asyncio.run(kw["builder"](kw["config"], db_path=db, headless=False, speed=1.0))
+        except StartAborted as exc:
+            return SimpleNamespace(start_aborted=exc)
+        raise AssertionError("the engine started on revoked keys")
+
+    monkeypatch.setattr("wsb_tui.app.run_tui", app_connecting)
+    result = run_desk(config_file, db)
+    assert result.exit_code == 2
+    assert "error: Alpaca refused the API keys" in result.stderr
+    assert "revoked" in result.stderr
+    assert SECRET not in result.output
+    assert real_env.count("GET", "/v2/account") == 2  # the check, then the engine's own read
+
+
+def test_desk_when_alpaca_data_unreachable_then_desk_opens_after_one_try(
+    real_env: FakeAlpaca,
+    config_file: Path,
+    tmp_path: Path,
+    desk_runs: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A feed that is down is the failover's business, not a reason to refuse the start."""
+    real_env.fault("GET /v2/stocks/snapshots", Fault(503, {"message": "down"}))
+    real_env.fault("GET /v2/stocks/snapshots", Fault(503, {"message": "down"}))
+    args = ["--config", str(config_file), "--db", str(tmp_path / "d.sqlite"), *DATA_ONLY]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert len(desk_runs) == 1
+    assert real_env.log == [("GET", "/v2/stocks/snapshots")]  # not retried before the desk
