@@ -14,7 +14,11 @@ Prints ONE JSON line:
 * ``american``: American options per second (N_AMERICAN random puts and dividend calls) for
   ``american_price`` (accurate integral equation), the hot-path ``integral_fast`` setting,
   and the book form (`engine.pricing.american_book`: boundary once, then re-priced at 100
-  scenario spots per option), with the fast setting's max error against the accurate one.
+  scenario spots per option), with the fast setting's max error against the accurate one;
+  the simulator's forms: ``rows_per_s`` (`american_rows`, one spot per option) and the
+  process CPU microseconds per pass of 1, 4, 30 and 300 rows for `american_rows` and for
+  `american_screened` (premium screened by `premium_bound` at half a cent), and the share
+  of the random options that screen skips.
 
 Run: ``.venv/bin/python benchmarks/pricing.py`` (about a minute; optional env BENCH_REPEATS).
 """
@@ -143,9 +147,27 @@ def import_check() -> dict[str, Any]:
     return {"import_s": round(float(out[0]), 3), "numba_imported": out[1] == "True"}
 
 
+def cpu_per_call(fn: Callable[[], object], calls: int, repeats: int = 5) -> float:
+    """Median process CPU seconds per call of `fn` (CPU time: the machine may be shared)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        c0 = time.process_time()
+        for _ in range(calls):
+            fn()
+        times.append((time.process_time() - c0) / calls)
+    return statistics.median(times)
+
+
 def american_bench() -> dict[str, Any]:
     from engine.pricing import american_price
-    from engine.pricing.american_book import AmericanBook
+    from engine.pricing.american_book import (
+        AmericanBook,
+        american_rows,
+        american_screened,
+        premium_bound,
+    )
+    from engine.pricing.bsm import bs_price
 
     rng = np.random.default_rng(17)
     n = N_AMERICAN
@@ -158,12 +180,26 @@ def american_bench() -> dict[str, Any]:
     call = rng.random(n) < 0.5
     accurate = american_price(S, K, T, r, q, sig, call)
     fast = american_price(S, K, T, r, q, sig, call, method="integral_fast")
+    euro = bs_price(S, K, T, r, q, sig, call)
     scen = S[None, :] * np.exp(rng.normal(0.0, 0.03, (100, 1)))
     m = 2_000
 
     def book() -> None:
         AmericanBook.prepare(K[:m], T[:m], r[:m], q[:m], sig[:m], call[:m]).prices(scen[:, :m])
 
+    # The simulator prices chains in many small passes (a session: ~1,300 passes, half of
+    # them 1-4 American rows): the per-pass cost is what its CPU overhead is made of.
+    def rows(size: int) -> Callable[[], object]:
+        sl = slice(0, size)
+        args = (S[sl], K[sl], T[sl], r[sl], q[sl], sig[sl], call[sl], euro[sl])
+        return lambda: american_rows(*args)
+
+    def screened(size: int) -> Callable[[], object]:
+        sl = slice(0, size)
+        args = (S[sl], K[sl], T[sl], r[sl], q[sl], sig[sl], call[sl], euro[sl])
+        return lambda: american_screened(*args, 0.005)
+
+    bound = premium_bound(S, K, T, r, q, sig, call)
     return {
         "n": n,
         "integral_per_s": round(
@@ -175,6 +211,16 @@ def american_bench() -> dict[str, Any]:
             )
         ),
         "book_scenario_prices_per_s": round(median_rate(book, 100 * m, 3)),
+        "rows_per_s": round(n / cpu_per_call(rows(n), 1, 3)),
+        "rows_cpu_us_per_pass": {
+            str(k): round(1e6 * cpu_per_call(rows(k), max(20, 4000 // k)), 1)
+            for k in (1, 4, 30, 300)
+        },
+        "screened_cpu_us_per_pass": {
+            str(k): round(1e6 * cpu_per_call(screened(k), max(20, 4000 // k)), 1)
+            for k in (1, 4, 30, 300)
+        },
+        "screen_share_skipped": round(float(np.mean(bound < 0.005)), 3),
         "fast_max_rel_err_vs_integral": float(
             np.max(np.abs(fast - accurate) / np.maximum(accurate, 0.01))
         ),

@@ -189,18 +189,31 @@ def _bs2002_call(
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _IEConfig:
-    """Node counts of the integral-equation solver and their option-independent tables."""
+    """Node counts of the integral-equation solver and their option-independent tables.
+
+    Every (option, node) quantity of the solver is a per-option scalar times a function of
+    the node alone (T, sqrt T, r T, ... times a constant), so those constants are tabulated
+    here once and a solve multiplies them by its options' scalars instead of rebuilding the
+    grids per call.
+    """
 
     nodes: int  # Chebyshev intervals for the boundary (nodes + 1 points in sqrt(tau))
     quad: int  # Gauss-Legendre points per boundary integral
     price_quad: int  # Gauss-Legendre points for the premium integral
     iters: int  # FP-A sweeps: the price is stationary in the boundary, so it converges fast
-    w_bound: FloatArray
-    frac: FloatArray
-    w: FloatArray
-    w_price: FloatArray
-    price_nodes: FloatArray
-    tau_frac: FloatArray  # tau / T at the boundary's Chebyshev nodes
+    w_bound: FloatArray  # (n + 1, n * l): boundary values at the nodes -> at the quadrature
+    w_price: FloatArray  # (n + 1, p): boundary values at the nodes -> at the premium nodes
+    # (2, 1, n + 1): tau / T and sqrt(tau / T) at the boundary's Chebyshev nodes
+    node_tab: FloatArray
+    # (6, 1, n, l + 1), over the boundary quadrature of each node i plus (last column) the
+    # Black-Scholes term of the FP-A fraction, treated as one more node of weight 1:
+    # sqrt(tau_i - u) / sqrt(T) twice (the European column: sqrt(tau_i / T)), u / T twice,
+    # the quadrature weight (times du/ds) / T twice - multiplied by the rows of
+    # `_solve_boundary`'s per-option scalars in one operation.
+    quad_tab: FloatArray
+    # (6, 1, p) at the premium nodes: (T - u) / T, sqrt((T - u) / T), (T - u) / T twice, the
+    # premium quadrature weight (times du/dx) / T twice.
+    price_tab: FloatArray
 
 
 _IE_BLOCK = 256  # options per block: (block, nodes, quad) temporaries stay in cache
@@ -228,14 +241,32 @@ def _ie_config(nodes: int, quad: int, price_quad: int, iters: int) -> _IEConfig:
     zj = np.cos(np.pi * np.arange(n + 1) / n)
     y, w = np.polynomial.legendre.leggauss(quad)
     frac = 0.5 * (1.0 + y)  # s / sqrt(tau_i) for the substitution u = tau_i - s^2
-    root_i = 0.5 * (1.0 + zj[:n])  # sqrt(tau_i / T)
+    root = 0.5 * (1.0 + zj)  # sqrt(tau / T) at the nodes
+    root_i = root[:n]
+    tau_frac = root**2
     # z of the query points u = tau_i - s_k^2, as z = 2 sqrt(u / T) - 1
     zq = 2.0 * root_i[:, None] * np.sqrt(1.0 - frac**2)[None, :] - 1.0
+    w_bound = _barycentric(zq, n)  # (n, l, n + 1)
+    cs = root_i[:, None] * frac  # s / sqrt(T): tau_i - u = s^2
+    last = np.zeros((n, 1))  # the Black-Scholes column: no quadrature weight, u = 0
+    cw = np.hstack([root_i[:, None] * w * cs, last])
+    cu = np.hstack([tau_frac[:n, None] - cs * cs, last])
+    cs = np.hstack([cs, root_i[:, None]])
     y2, w2 = np.polynomial.legendre.leggauss(price_quad)
+    px = 0.5 * (1.0 + y2)  # x / sqrt(T), u = x^2
+    px2 = 1.0 - px * px
+    pw = w2 * px
     return _IEConfig(
-        n, quad, price_quad, iters, _barycentric(zq, n), frac, w, _barycentric(y2, n),
-        np.vstack([y2, w2]), (0.5 * (1.0 + zj)) ** 2,
-    )  # fmt: skip
+        nodes=n,
+        quad=quad,
+        price_quad=price_quad,
+        iters=iters,
+        w_bound=np.ascontiguousarray(w_bound.reshape(n * quad, n + 1).T),
+        w_price=np.ascontiguousarray(_barycentric(y2, n).T),
+        node_tab=np.stack([tau_frac, root])[:, None, :],
+        quad_tab=np.stack([cs, cs, cu, cu, cw, cw])[:, None],
+        price_tab=np.stack([px2, np.sqrt(px2), px2, px2, pw, pw])[:, None],
+    )
 
 
 # "integral": converged to ~3e-4 (relative).  "integral_fast": the hot-path setting (3
@@ -283,85 +314,185 @@ class PutPremium:
         return out
 
 
-def _put_premium(
-    K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray, sig: FloatArray, cfg: _IEConfig
-) -> PutPremium:
-    """American put premium, r > 0, T > 0, sigma > 0 (q of any sign), by the integral equation.
+@dataclass(frozen=True, slots=True, eq=False)
+class _Boundary:
+    """A solved exercise boundary and the per-option scalars its premium integral needs."""
 
-    V = European + int_0^T [r K e^{-r(T-u)} N(-d2(T-u, S/B(u))) - q S e^{-q(T-u)}
+    X: FloatArray  # B(0+) = K min(1, r/q)
+    nlbx: FloatArray  # -ln(B / X) at the premium quadrature nodes (m, p), >= 0
+    sv: FloatArray  # sigma sqrt(T)
+    mu_t: FloatArray  # (r - q + sigma^2 / 2) T
+    rqt: FloatArray  # (2, m): r T and q T
+    exercise_now: FloatArray  # B(T)
+
+
+def _solve_boundary(
+    K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray, sig: FloatArray, cfg: _IEConfig
+) -> _Boundary:
+    """The FP-A exercise boundary of m American puts, r > 0, T > 0, sigma > 0 (q any sign).
+
+    The premium is int_0^T [r K e^{-r(T-u)} N(-d2(T-u, S/B(u))) - q S e^{-q(T-u)}
     N(-d1(T-u, S/B(u)))] du, with the boundary B from the fixed point (FP-A)
     B(tau) = K e^{-(r-q) tau} N(tau) / D(tau),
     N = N(d2(tau, B/K)) + r int_0^tau e^{ru} N(d2(tau-u, B(tau)/B(u))) du,
     D = N(d1(tau, B/K)) + q int_0^tau e^{qu} N(d1(tau-u, B(tau)/B(u))) du.
     B is interpolated through H(sqrt(tau)) = ln(B/X)^2, X = B(0+) = K min(1, r/q), which is
     smooth in sqrt(tau) (the boundary itself has a sqrt(tau ln tau) kink at expiry).
+
+    Written for few NumPy calls rather than few flops: the simulator solves a handful of
+    options at a time, thousands of times a session, and there each array operation's fixed
+    cost (~0.5-4 us) outweighs its arithmetic.  Every (option, node) grid is a per-option
+    scalar times a function of the node, so the scalars are stacked and multiplied by the
+    tables of `cfg` in one operation; N and D come from one stacked normal CDF per sweep (the
+    Black-Scholes term is the last node of the quadrature, weight 1); the sweeps write into
+    preallocated buffers.  Every operation is element-wise or a reduction over one option's
+    own nodes, so an option's numbers do not depend on what shares its block.
     """
     n = cfg.nodes
-    X = K * (r / np.maximum(q, r))  # K min(1, r/q) for r > 0
+    m = K.size
+    L = cfg.quad_tab.shape[-1]  # quadrature nodes + the Black-Scholes column
+    X = K * (r / np.maximum(q, r))
     sq_t = np.sqrt(T)
-    tau = T[:, None] * cfg.tau_frac  # (m, n+1); node n is tau = 0
     s2 = sig * sig
+    rmq = r - q
+    mu_t = rmq + 0.5 * s2  # (r - q + sigma^2 / 2), times T below
+    # Per-option scalars, one row each, against cfg.quad_tab's rows: sigma sqrt(T) (so vs),
+    # mu sqrt(T) / sigma (d1's drift over vs), r T, q T (exponents, then weights).
+    rows = np.empty((6, m))
+    sv = np.multiply(sig, sq_t, out=rows[0])
+    np.divide(mu_t * sq_t, sig, out=rows[1])
+    np.multiply(r, T, out=rows[2])
+    np.multiply(q, T, out=rows[3])
+    rows[4:] = rows[2:4]
+    mu_t *= T
+    grid = rows[:, :, None, None] * cfg.quad_tab  # (6, m, n, L)
+    vs = grid[0]
+    dv = grid[1]
+    # r e^{ru} dw (numerator N), q e^{qu} dw (denominator D); 1 in the Black-Scholes column
+    weights = np.exp(grid[2:4])
+    weights *= grid[4:]
+    weights[..., L - 1] = 1.0
+    inv_vs = 1.0 / vs
+
     # Initial boundary: Bjerksund-Stensland (1993) call trigger through put-call symmetry.
-    bc = q - r
-    beta = (0.5 - bc / s2) + np.sqrt((bc / s2 - 0.5) ** 2 + 2.0 * q / s2)
+    y = rmq / s2
+    y += 0.5
+    beta = np.sqrt(y * y + (q + q) / s2) + y
     b_inf = beta / (beta - 1.0) * K
     b0 = np.maximum(K, q / r * K)
-    h = -(bc[:, None] * tau + 2.0 * sig[:, None] * np.sqrt(tau)) * (b0 / (b_inf - b0))[:, None]
-    trig = b0[:, None] - (b_inf - b0)[:, None] * np.expm1(h)
-    B = np.minimum(K[:, None] ** 2 / trig, X[:, None])
-    B = np.where(np.isfinite(B) & (B > 0.0), B, 0.5 * X[:, None])
+    spread = b_inf - b0
+    node_rows = np.empty((2, m))
+    np.multiply(rmq, T, out=node_rows[0])
+    np.add(sv, sv, out=node_rows[1])
+    nodes = node_rows[:, :, None] * cfg.node_tab  # (r - q) tau, 2 sigma sqrt(tau)
+    h = nodes[0] - nodes[1]
+    h *= (b0 / spread)[:, None]
+    trig = np.expm1(h)
+    trig *= -spread[:, None]
+    trig += b0[:, None]
+    B = np.minimum((K * K)[:, None] / trig, X[:, None])
+    np.copyto(B, 0.5 * X[:, None], where=~(B > 0.0))  # NaN, -inf, <= 0: no usable trigger
     B[:, n] = X
 
-    tau_i = tau[:, :n]
-    sq_i = np.sqrt(tau_i)
-    s = sq_i[..., None] * cfg.frac  # (m, n, l): tau_i - u = s^2
-    weight = sq_i[..., None] * cfg.w * s  # Gauss-Legendre weight times du/ds = 2 s, halved
-    u = tau_i[..., None] - s * s
-    rr = r[:, None, None]
-    qq = q[:, None, None]
-    sg = sig[:, None, None]
-    w_r = rr * np.exp(rr * u) * weight
-    w_q = qq * np.exp(qq * u) * weight
-    vs = sg * s
-    drift = (rr - qq + 0.5 * sg * sg) * s * s
-    v_i = sig[:, None] * sq_i
-    drift_i = (r - q + 0.5 * s2)[:, None] * tau_i
-    disc_i = K[:, None] * np.exp(-(r - q)[:, None] * tau_i)
+    disc_i = np.exp(np.negative(nodes[0, :, :n]))
+    disc_i *= K[:, None]
     log_x = np.log(X)[:, None]
-    log_k = np.log(K)[:, None]
+    log_kx = np.log(K)[:, None] - log_x  # ln(K / X): the Black-Scholes column's ln(B(u) / X)
+    diff = np.empty((m, n, L))  # ln B_i - ln B(u)
+    d = np.empty((2, m, n, L))
+    ok = np.empty((m, n), dtype=np.bool_)
+    lbx = np.log(B)
+    lbx -= log_x
     for _ in range(cfg.iters):
-        log_b = np.log(B)
-        hb = (log_b - log_x) ** 2
         # einsum without BLAS: each option's numbers do not depend on what shares its block.
-        log_bu = log_x[..., None] - np.sqrt(
-            np.maximum(np.einsum("nlj,mj->mnl", cfg.w_bound, hb), 0.0)
-        )
-        bi = B[:, :n]
-        log_bi = log_b[:, :n]
-        d1 = (log_bi[..., None] - log_bu + drift) / vs
-        d1k = (log_bi - log_k + drift_i) / v_i
-        num = ndtr(d1k - v_i) + (w_r * ndtr(d1 - vs)).sum(axis=-1)
-        den = ndtr(d1k) + (w_q * ndtr(d1)).sum(axis=-1)
-        update = disc_i * num / den
+        t = np.einsum("mj,jk->mk", lbx * lbx, cfg.w_bound)
+        np.maximum(t, 0.0, out=t)
+        np.sqrt(t, out=t)  # -ln(B(u) / X) at the quadrature points
+        li = lbx[:, :n, None]
+        np.add(li, t.reshape(m, n, L - 1), out=diff[..., : L - 1])
+        np.subtract(li[..., 0], log_kx, out=diff[..., L - 1])
+        np.multiply(diff, inv_vs, out=d[1])
+        d[1] += dv
+        np.subtract(d[1], vs, out=d[0])
+        ndtr(d, out=d)
+        d *= weights
+        nd = d.sum(axis=-1)  # (2, m, n): the fixed point's numerator and denominator
+        update = nd[0] / nd[1]
+        update *= disc_i
         # 0/0 happens only where N(d1) underflows, i.e. r ~ 0 and no early exercise worth
         # speaking of: keep the previous boundary there (its premium is ~ r K ~ 0 anyway).
-        B[:, :n] = np.where(np.isfinite(update) & (update > 0.0), update, bi)
+        np.greater(update, 0.0, out=ok)
+        ok &= update < np.inf
+        np.copyto(B[:, :n], update, where=ok)
+        lbx = np.log(B)
+        lbx -= log_x
+    t = np.einsum("mj,jp->mp", lbx * lbx, cfg.w_price)
+    np.maximum(t, 0.0, out=t)
+    np.sqrt(t, out=t)
+    return _Boundary(X, t, sv, mu_t, rows[2:4], B[:, 0])
 
-    y2, w2 = cfg.price_nodes
-    hb = (np.log(B) - log_x) ** 2
-    log_bu = log_x - np.sqrt(np.maximum(np.einsum("mj,pj->mp", hb, cfg.w_price), 0.0))  # (m, p)
-    x = sq_t[:, None] * 0.5 * (1.0 + y2)  # u = x^2
-    wx = sq_t[:, None] * w2 * x
-    tm = T[:, None] - x * x
+
+def _price_grid(b: _Boundary, cfg: _IEConfig) -> FloatArray:
+    """(6, m, p): (mu (T - u), sigma sqrt(T - u), r (T - u), q (T - u), r T dw, q T dw) at the
+    premium nodes, in one operation."""
+    rows = np.empty((6, b.sv.size))
+    rows[0] = b.mu_t
+    rows[1] = b.sv
+    rows[2:4] = b.rqt
+    rows[4:] = b.rqt
+    out: FloatArray = rows[:, :, None] * cfg.price_tab
+    return out
+
+
+def _put_premium(
+    K: FloatArray, T: FloatArray, r: FloatArray, q: FloatArray, sig: FloatArray, cfg: _IEConfig
+) -> PutPremium:
+    """American put premium as a function of spot, r > 0, T > 0, sigma > 0 (q of any sign),
+    by the integral equation (see `_solve_boundary`)."""
+    b = _solve_boundary(K, T, r, q, sig, cfg)
+    g = _price_grid(b, cfg)
+    coef = np.exp(np.negative(g[2:4]))
+    coef *= g[4:]
     return PutPremium(
         K=K,
-        log_bu=log_bu,
-        drift=(r - q + 0.5 * s2)[:, None] * tm,
-        vol=sig[:, None] * np.sqrt(tm),
-        coef_k=wx * (r * K)[:, None] * np.exp(-r[:, None] * tm),
-        coef_s=wx * q[:, None] * np.exp(-q[:, None] * tm),
-        exercise_now=B[:, 0],
+        log_bu=np.log(b.X)[:, None] - b.nlbx,
+        drift=g[0],
+        vol=g[1],
+        coef_k=coef[0] * K[:, None],
+        coef_s=coef[1],
+        exercise_now=b.exercise_now,
     )
+
+
+def _put_premium_at(
+    S: FloatArray,
+    K: FloatArray,
+    T: FloatArray,
+    r: FloatArray,
+    q: FloatArray,
+    sig: FloatArray,
+    cfg: _IEConfig,
+) -> FloatArray:
+    """The premium of m American puts, each at its own spot S (m,): `_put_premium(...).at`
+    without the intermediate tables, for one-spot-per-option callers (simulator chains)."""
+    b = _solve_boundary(K, T, r, q, sig, cfg)
+    g = _price_grid(b, cfg)
+    # d1 = (ln(S / B(u)) + mu (T - u)) / (sigma sqrt(T - u)), B(u) = X e^{-nlbx}
+    d = np.empty((2, K.size, cfg.price_quad))
+    np.add(np.log(S / b.X)[:, None], b.nlbx, out=d[1])
+    d[1] += g[0]
+    d[1] /= g[1]
+    np.subtract(g[1], d[1], out=d[0])  # -d2
+    np.negative(d[1], out=d[1])  # -d1
+    ndtr(d, out=d)
+    coef = np.exp(np.negative(g[2:4]))
+    coef *= g[4:]
+    d *= coef
+    sums = d.sum(axis=-1)
+    sums[0] *= K
+    sums[1] *= S
+    out: FloatArray = sums[0] - sums[1]
+    return out
 
 
 def _put_integral(

@@ -18,7 +18,8 @@ Shared by the simulator and the CSV replay. Everything for one expiry is compute
 * Prices: index options (SPX, cash-settled) are European, Black-Scholes-Merton; options on
   stocks and ETFs are American: the Black-Scholes value plus the early-exercise premium
   (puts, and calls on dividend payers) from `engine.pricing.american_book` (integral
-  equation, within 0.5 % of a 2,000-step tree). The quoted IV is the surface vol, i.e. the
+  equation, within 0.5 % of a 2,000-step tree), not computed where it provably is under half
+  a cent (`premium_bound`: far out of the money, short-dated). The quoted IV is the surface vol, i.e. the
   vol at which the American model gives the theoretical value (what risk re-prices with);
   the quoted greeks are Black-Scholes greeks at that vol (for deep in-the-money puts the
   American delta is closer to -1 than the quoted one).
@@ -46,7 +47,7 @@ from engine.data.simulator.seeding import derived_seed
 from engine.data.simulator.universe import DailyExpiries, Kind, SymbolSpec, TickRule
 from engine.domain import OptionContract, OptionQuote, OptionRight
 from engine.pricing import black_scholes
-from engine.pricing.american_book import american_rows, premium_bound
+from engine.pricing.american_book import american_screened
 
 RISK_FREE_RATE = 0.04
 _YEAR_SECONDS = 365.0 * 86400.0
@@ -372,29 +373,28 @@ def build_expiries(
     american = per[:, amer_c] > 0.0
     if american.any():
         # American-style names: early-exercise premium from the fast integral-equation book
-        # (puts with a positive rate, calls with a dividend; the rest stay Black-Scholes).
-        # Row by row, so a quote does not depend on what shares its pass. Rows whose premium
-        # is provably below _MIN_PREMIUM (far out of the money, short-dated) are skipped.
-        t_ = spread(1)
-        q_ = spread(2)
+        # (puts with a positive rate, calls with a dividend; the rest stay Black-Scholes),
+        # never below the exercise value. Row by row, so a quote does not depend on what
+        # shares its pass. Rows whose premium is provably below _MIN_PREMIUM (far out of the
+        # money, short-dated) are not computed: each computed pass costs ~100 array
+        # operations, so the screen and the pricer share one put-frame transform.
         r_rows = np.broadcast_to(np.asarray(r_arg, dtype=np.float64), k2.shape)
-        bound = premium_bound(s_, k2, t_, r_rows, q_, iv, is_call)
-        am_mask = np.repeat(american, counts)
-        am_rows = np.flatnonzero(am_mask & (bound >= _MIN_PREMIUM))
-        # Never below the exercise value, even where the premium is not computed.
-        euro = theo
-        intrinsic = np.where(is_call, np.maximum(s_ - k2, 0.0), np.maximum(k2 - s_, 0.0))
-        theo = np.where(am_mask, np.maximum(theo, intrinsic), theo)
-        if am_rows.size:
-            theo[am_rows] = american_rows(
-                s_[am_rows],
-                k2[am_rows],
-                t_[am_rows],
-                r_rows[am_rows],
-                q_[am_rows],
-                iv[am_rows],
-                is_call[am_rows],
-                euro[am_rows],
+        if american.all():
+            theo = american_screened(
+                s_, k2, spread(1), r_rows, spread(2), iv, is_call, theo, _MIN_PREMIUM
+            )
+        else:
+            am = np.flatnonzero(np.repeat(american, counts))
+            theo[am] = american_screened(
+                s_[am],
+                k2[am],
+                spread(1)[am],
+                r_rows[am],
+                spread(2)[am],
+                iv[am],
+                is_call[am],
+                theo[am],
+                _MIN_PREMIUM,
             )
     theo = np.maximum(theo, 0.0)
 

@@ -14,6 +14,7 @@ from engine.pricing.american_book import (
     american_fast,
     american_implied_vol,
     american_rows,
+    american_screened,
     option_greeks,
     option_prices,
     premium_bound,
@@ -143,3 +144,53 @@ def test_american_implied_vol_when_priced_then_recovers_vol_or_none_outside_boun
         0.35, abs=1e-8
     )
     assert american_implied_vol(9.0, 100.0, 110.0, 0.5, 0.04, 0.0, False) is None  # < intrinsic
+
+
+def test_premium_bound_when_negative_dividends_or_high_rates_then_never_below_the_premium() -> None:
+    rng = np.random.default_rng(29)
+    n = 3000
+    S = np.full(n, 100.0)
+    K = S * np.exp(rng.uniform(-0.8, 0.8, n))
+    T = np.exp(rng.uniform(np.log(1 / (365 * 24)), np.log(3.0), n))
+    sig = np.exp(rng.uniform(np.log(0.03), np.log(2.0), n))
+    r = rng.uniform(0.001, 0.15, n)
+    q = rng.uniform(-0.05, 0.15, n)
+    call = rng.random(n) < 0.5
+    exercised = np.where(call, q, r) > 0.0
+    euro = bs_price(S, K, T, r, q, sig, call)
+    floor = np.maximum(euro, np.maximum(np.where(call, S - K, K - S), 0.0))
+    premium = american_price(S, K, T, r, q, sig, call) - floor
+    bound = premium_bound(S, K, T, r, q, sig, call)
+    assert np.all(premium[exercised] <= bound[exercised] + 1e-9)
+    assert np.all(bound[~exercised] == 0.0)
+    assert 0.2 < np.mean(bound < 0.005) < 0.9
+
+
+def test_american_screened_when_rows_pass_the_screen_then_the_full_american_value() -> None:
+    S, K, T, r, q, sig, call = _random_options(2000, 31)
+    euro = bs_price(S, K, T, r, q, sig, call)
+    full = american_rows(S, K, T, r, q, sig, call, euro)
+    screened = american_screened(S, K, T, r, q, sig, call, euro, 0.005)
+    computed = premium_bound(S, K, T, r, q, sig, call) >= 0.005
+    assert computed.any()
+    assert not computed.all()
+    np.testing.assert_array_equal(screened[computed], full[computed])
+    # Skipped rows: European, floored at the exercise value, within the screen of American.
+    floor = np.maximum(euro, np.maximum(np.where(call, S - K, K - S), 0.0))
+    np.testing.assert_array_equal(screened[~computed], floor[~computed])
+    assert np.all(np.abs(screened - full) < 0.005)
+
+
+def test_american_rows_when_priced_alone_or_in_any_batch_then_bit_identical() -> None:
+    S, K, T, r, q, sig, call = _random_options(600, 37)
+    euro = bs_price(S, K, T, r, q, sig, call)
+    together = american_rows(S, K, T, r, q, sig, call, euro)
+    screened = american_screened(S, K, T, r, q, sig, call, euro, 0.005)
+    for i in (0, 1, 17, 255, 256, 599):
+        one = slice(i, i + 1)
+        args = (S[one], K[one], T[one], r[one], q[one], sig[one], call[one], euro[one])
+        assert american_rows(*args)[0] == together[i]
+        assert american_screened(*args, 0.005)[0] == screened[i]
+    odd = np.arange(1, 600, 7)
+    sub = (S[odd], K[odd], T[odd], r[odd], q[odd], sig[odd], call[odd], euro[odd])
+    np.testing.assert_array_equal(american_rows(*sub), together[odd])
