@@ -33,6 +33,7 @@ from typing import Any
 from engine.analytics import attribute_pnl, round_trips, summarize
 from engine.backtest.config import BacktestConfig, DataSpec, ordered_unique
 from engine.backtest.consistency import check_attribution, check_equity_curve
+from engine.backtest.gc_pacing import fewer_collections
 from engine.backtest.inline_store import commit_group, open_backtest_store
 from engine.backtest.result import BacktestResult, ConsistencyReport, DailyRecord
 from engine.backtest.sources import (
@@ -276,6 +277,17 @@ async def run_backtest(
 
 
 async def _run(
+    config: BacktestConfig,
+    strategies: list[Strategy],
+    db_path: Path,
+    progress: ProgressFn | None,
+    cancel: CancelFn | None,
+) -> BacktestResult:
+    with fewer_collections():  # see gc_pacing: the collector's pace, not what it keeps
+        return await _replay(config, strategies, db_path, progress, cancel)
+
+
+async def _replay(
     config: BacktestConfig,
     strategies: list[Strategy],
     db_path: Path,

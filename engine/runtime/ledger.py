@@ -126,16 +126,22 @@ class Ledger:
     def mark(self, symbol: str, price: float) -> None:
         old = self.marks.get(symbol)
         self.marks[symbol] = price
+        changed = False
         pos = self.positions.get(symbol)
         if pos is not None:
             if pos.mark == price and old == price:
                 return  # nothing moved: the books already carry this mark
             self.positions[symbol] = pos.with_mark(price)
+            changed = True
         for book in self.by_strategy.values():
             sp = book.get(symbol)
             if sp is not None:
                 book[symbol] = sp.with_mark(price)
-        self._version += 1
+                changed = True
+        # `marks` alone is not part of any memoised view (portfolio, strategy books, open
+        # risk): a price for a name nobody holds keeps them valid.
+        if changed:
+            self._version += 1
 
     def portfolio(self, now: datetime, reserved: Decimal | None = None) -> Portfolio:
         """The account now; `reserved` defaults to `reserved_collateral()`. The same snapshot

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.domain.instruments import Instrument
+from engine.domain.instruments import Instrument, OptionContract
 from engine.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side
 from engine.domain.portfolio import Position
 from engine.store.codec import (
@@ -54,7 +54,37 @@ def json_object(text: str, *, field: str) -> JSONObject:
     return data
 
 
+# Instruments are immutable and every fill writes and reads its instrument's JSON (position
+# rows included): the text of each is encoded and decoded once. Bounded by a reset.
+_CODEC_CACHE_MAX = 4096
+_TEXT_OF: dict[object, str] = {}
+_INSTRUMENT_OF: dict[str, Instrument] = {}
+
+
+def instrument_text(inst: Instrument) -> str:
+    """`dumps(inst)`, memoised. Equal option strikes can print differently (150 vs 150.0), so
+    the strike's text is part of the key."""
+    key: object = (inst, str(inst.strike)) if isinstance(inst, OptionContract) else inst
+    text = _TEXT_OF.get(key)
+    if text is None:
+        if len(_TEXT_OF) >= _CODEC_CACHE_MAX:
+            _TEXT_OF.clear()
+        text = _TEXT_OF[key] = dumps(inst)
+    return text
+
+
 def instrument_from_text(text: str, *, field: str) -> Instrument:
+    hit = _INSTRUMENT_OF.get(text)
+    if hit is not None:
+        return hit
+    inst = _instrument_from_text(text, field=field)
+    if len(_INSTRUMENT_OF) >= _CODEC_CACHE_MAX:
+        _INSTRUMENT_OF.clear()
+    _INSTRUMENT_OF[text] = inst
+    return inst
+
+
+def _instrument_from_text(text: str, *, field: str) -> Instrument:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -70,7 +100,7 @@ POSITION_COLUMNS = "instrument, quantity, avg_price, realized_pnl, opened_at"
 
 def position_values(pos: Position) -> tuple[str, int, str, str, str | None]:
     return (
-        dumps(pos.instrument),
+        instrument_text(pos.instrument),
         pos.quantity,
         str(pos.avg_price),
         str(pos.realized_pnl),
@@ -103,7 +133,7 @@ def fill_values(fill: Fill) -> tuple[object, ...]:
         fill.client_order_id,
         fill.broker_order_id,
         fill.symbol,
-        dumps(fill.instrument),
+        instrument_text(fill.instrument),
         fill.side.value,
         fill.quantity,
         str(fill.price),

@@ -420,9 +420,10 @@ class LeapsTracker(Strategy):
     ) -> TradeProposal | None:
         p = self.params
         today = ctx.today
-        # Only the earliest call expiry in the window is used: read the window's start first.
+        # Only the earliest call expiry in the window is used: read the window's start first
+        # (35 days holds a monthly wherever monthlies are listed; 120 a quarterly).
         chain = await fresh_chain_first(
-            ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL, first_span_days=120
+            ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL, first_span_days=(35, 120)
         )
         exps = expiries_in_window(chain, today, p.min_dte, p.max_dte, OptionRight.CALL)
         if not exps:

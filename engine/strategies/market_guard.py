@@ -251,15 +251,19 @@ async def fresh_chain_first(
     max_dte: int,
     *,
     right: OptionRight,
-    first_span_days: int,
+    first_span_days: int | tuple[int, ...],
     max_age: timedelta = DEFAULT_MAX_AGE,
 ) -> OptionChain:
     """A chain holding the earliest `right` expiry with min_dte <= DTE <= max_dte, as the
-    chain over that whole range would give it: [min_dte, min_dte + `first_span_days`] is read
-    first and kept when it lists such an expiry (the earliest one is then inside it); else the
-    full range is read, with its own errors."""
-    hi = min(max_dte, min_dte + first_span_days)
-    if hi < max_dte:
+    chain over that whole range would give it: [min_dte, min_dte + span] is read first for
+    each of `first_span_days` (shortest first) and kept when it lists such an expiry (the
+    earliest one is then inside it); else the full range is read, with its own errors. Every
+    expiry read is priced, so a span that usually holds one expiry saves the rest."""
+    spans = (first_span_days,) if isinstance(first_span_days, int) else first_span_days
+    for span in spans:
+        hi = min(max_dte, min_dte + span)
+        if hi >= max_dte:
+            break
         near = await _try_chain(ctx, underlying, min_dte, hi, max_age)
         if near is not None and any(q.contract.right is right for q in near.quotes):
             return near

@@ -30,7 +30,13 @@ import numpy as np
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.protocol import DataUnavailable
 from engine.data.simulator.earnings import EarningsSchedule, build_schedule
-from engine.data.simulator.intraday import MinuteArrays, aggregate_minutes, minute_path
+from engine.data.simulator.intraday import (
+    BucketArrays,
+    MinuteArrays,
+    aggregate_minutes,
+    minute_path,
+)
+from engine.data.simulator.minute_close import minute_closes
 from engine.data.simulator.options import (
     RISK_FREE_RATE,
     ChainCache,
@@ -183,6 +189,11 @@ class SimulatedMarket:
             SessionLRU(_SPAN_CACHE)
         )
         self._window_start = -1  # the session the cache windows last moved to (_trim_caches)
+        # Minute closes built without the rest of the minute path (one session's worth): a
+        # daily replay reads only the price before the closing minute, once per traded name.
+        self._closes_session = -1
+        self._closes_memo: dict[int, np.ndarray] = {}
+        self._bounds: dict[tuple[int, BarInterval], tuple[list[datetime], list[datetime]]] = {}
         self._inputs_at: datetime | None = None
         self._quotes_at: datetime | None = None
         self._quote_memo: dict[str, Quote] = {}
@@ -498,7 +509,38 @@ class SimulatedMarket:
         stamp = self._opens[i] + k * _MINUTE
         if k == 0:
             return float(self.paths.open[i, j]), stamp, i, True
-        return float(self._minute_arrays(j, i).close[k - 1]), stamp, i, True
+        return float(self._minute_closes(j, i)[k - 1]), stamp, i, True
+
+    def _minute_closes(self, j: int, t: int) -> np.ndarray:
+        """The minute closes of `_minute_arrays(j, t)`, from its cache when it holds the path,
+        else built alone (`minute_close.minute_closes`: the same floats, a fraction of the work)
+        and kept for the rest of the session."""
+        spec = self._specs[j]
+        cached = self._minute_cache.get((spec.symbol, t))
+        if cached is not None:
+            return cached.close
+        if t != self._closes_session:
+            self._closes_session = t
+            self._closes_memo.clear()
+        hit = self._closes_memo.get(j)
+        if hit is not None:
+            return hit
+        if spec.scaled is not None:
+            u = self._minute_closes(self._col[spec.scaled[0]], t)
+            closes: np.ndarray = np.maximum(np.round(u * spec.scaled[1], 2), 0.01)
+        else:
+            p = self.paths
+            rng = derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
+            closes = minute_closes(
+                float(p.open[t, j]),
+                float(p.high[t, j]),
+                float(p.low[t, j]),
+                float(p.close[t, j]),
+                self._minutes[t],
+                rng,
+            )
+        self._closes_memo[j] = closes
+        return closes
 
     # -- intraday bars -----------------------------------------------------------------------
 
@@ -515,22 +557,32 @@ class SimulatedMarket:
         if cached is not None:
             return cached
         symbol = self._symbols[j]
-        open_ = self._opens[t]
         agg = aggregate_minutes(self._minute_arrays(j, t), interval)
-        starts = [open_ + s_min * _MINUTE for s_min in agg.start.tolist()]
-        ends = [open_ + e_min * _MINUTE for e_min in agg.end.tolist()]
-        bars = [
-            Bar(symbol, bar_start, o, h, low, c, v, interval)
-            for bar_start, o, h, low, c, v in zip(
-                starts,
-                *(a.tolist() for a in (agg.open, agg.high, agg.low, agg.close, agg.volume)),
-                strict=True,
-            )
-        ]
+        starts, ends = self._bucket_bounds(t, interval, agg)
+        cols = (agg.open, agg.high, agg.low, agg.close, agg.volume)
+        bars = list(map(Bar, repeat(symbol), starts, *(a.tolist() for a in cols), repeat(interval)))
         built = _SessionBars(bars, starts, ends)
         self._trim_caches()
         self._bar_cache.put(key, t, built)
         return built
+
+    def _bucket_bounds(
+        self, t: int, interval: BarInterval, agg: BucketArrays
+    ) -> tuple[list[datetime], list[datetime]]:
+        """Bucket starts and ends of session `t` (the same for every symbol: they depend on
+        the session's open and length only). Shared read-only by the symbols' bar lists."""
+        key = (t, interval)
+        hit = self._bounds.get(key)
+        if hit is None:
+            open_ = self._opens[t]
+            hit = (
+                [open_ + s_min * _MINUTE for s_min in agg.start.tolist()],
+                [open_ + e_min * _MINUTE for e_min in agg.end.tolist()],
+            )
+            if len(self._bounds) >= 64:
+                self._bounds.clear()
+            self._bounds[key] = hit
+        return hit
 
     def intraday_bars_sync(
         self, symbol: str, interval: BarInterval, start: datetime, end: datetime

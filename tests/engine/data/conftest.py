@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
+from manual_clock import ManualClock
 
 from engine.data import SimulatedMarket, sim_start_time
-
-
-class ManualClock:
-    """A test clock that can be set to any instant (forwards or back) between checks."""
-
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, ts: datetime) -> None:
-        self._now = ts
-
-    async def sleep_until(self, when: datetime) -> None:
-        self._now = max(self._now, when)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -66,3 +67,33 @@ def test_portfolio_when_peak_or_start_of_day_set_then_new_snapshot_carries_them(
     assert rolled.start_of_day_equity == Decimal("10000.0")
     led.peak_equity = Decimal(12_000)
     assert led.portfolio(T0).peak_equity == Decimal(12_000)
+
+
+def test_portfolio_when_unheld_symbol_marked_then_snapshot_kept_and_mark_used_on_buy() -> None:
+    led = Ledger(Decimal(10_000))
+    led.apply(_fill(1, Side.BUY, 10, "100"))
+    before = led.portfolio(T0)
+    view = led.strategy_positions("s")
+    led.mark("MSFT", 400.0)  # nobody holds MSFT: nothing the views show moved
+    assert led.portfolio(T0) is before
+    assert led.strategy_positions("s") is view
+    assert led.marks["MSFT"] == 400.0
+    led.apply(_fill(2, Side.BUY, 1, "390", symbol="MSFT"))  # a new position takes the mark
+    after = led.portfolio(T0)
+    assert after is not before
+    assert after.positions["MSFT"].mark == 400.0
+    assert led.strategy_positions("s")["MSFT"].mark == 400.0
+
+
+def test_portfolio_when_symbol_held_by_strategy_book_only_then_mark_shows() -> None:
+    # Two strategies netting to zero: the account holds nothing, the books hold both sides.
+    led = Ledger(Decimal(10_000))
+    led.apply(_fill(1, Side.BUY, 10, "100"))
+    led.apply(replace(_fill(2, Side.SELL, 10, "100"), strategy="t"))
+    assert "AAPL" not in led.positions
+    view = led.strategy_positions("s")
+    led.mark("AAPL", 120.0)
+    assert led.strategy_positions("s") is not view
+    assert led.strategy_positions("s")["AAPL"].mark == 120.0
+    assert led.strategy_positions("t")["AAPL"].mark == 120.0
+    assert led.unrealized("s") == 200.0

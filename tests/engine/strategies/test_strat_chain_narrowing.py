@@ -90,6 +90,30 @@ async def test_fresh_chain_first_when_leaps_window_then_same_first_expiry(
     assert rows(first, want, OptionRight.CALL) == rows(full, want, OptionRight.CALL)
 
 
+@pytest.mark.parametrize("minutes", INSTANTS)
+@pytest.mark.parametrize(("lo", "hi"), [(180, 540), (365, 730), (300, 420)])
+async def test_fresh_chain_first_when_span_cascade_then_same_first_expiry_and_fewer_quotes(
+    market: tuple[_Clock, SimulatedMarket], minutes: int, lo: int, hi: int
+) -> None:
+    clock, sim = market
+    ctx = _ctx(clock, sim, minutes)
+    full = await fresh_chain(
+        ctx, "NVDA", ctx.today + timedelta(days=lo), ctx.today + timedelta(days=hi)
+    )
+    one = await fresh_chain_first(ctx, "NVDA", lo, hi, right=OptionRight.CALL, first_span_days=120)
+    cascade = await fresh_chain_first(
+        ctx, "NVDA", lo, hi, right=OptionRight.CALL, first_span_days=(35, 120)
+    )
+    want = expiries(full, OptionRight.CALL)[0]
+    assert expiries(cascade, OptionRight.CALL)[0] == want
+    assert rows(cascade, want, OptionRight.CALL) == rows(full, want, OptionRight.CALL)
+    assert cascade.spot == full.spot
+    assert cascade.ts == full.ts
+    assert len(cascade) <= len(one)
+    if lo == 180:  # monthlies are listed there: the 35-day read holds one expiry, not four
+        assert len(cascade) < len(one)
+
+
 @pytest.mark.parametrize("days_ahead", [3, 9, 16, 24])
 async def test_earnings_event_chain_when_event_ahead_then_front_event_back_expiries_match(
     market: tuple[_Clock, SimulatedMarket], days_ahead: int
