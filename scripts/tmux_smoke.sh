@@ -19,6 +19,10 @@ WORK="${WSB_SMOKE_DIR:-$(mktemp -d -t wsb-smoke.XXXXXX)}"
 mkdir -p "$WORK/config"
 SESSION="wsb-smoke-$$"
 export WSB_CONFIG_DIR="$WORK/config"
+# At --speed 1 the default 300 s confirmation window is 5 real seconds: on a busy machine a
+# proposal could expire between the modal drawing and the key arriving. An hour of market time
+# (a real minute) keeps the test about keys, not about the machine's load.
+export WSB__ENGINE__CONFIRM_TIMEOUT_S="${WSB__ENGINE__CONFIRM_TIMEOUT_S:-3600}"
 if [ -x .venv/bin/wsb ]; then WSB=".venv/bin/wsb"; else WSB=".venv/bin/python -c 'from wsb_tui.cli import main; main()'"; fi
 CMD="${WSB_SMOKE_CMD:-$WSB --db $WORK/smoke.db --seed 7 --speed 1}"
 
