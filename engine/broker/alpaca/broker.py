@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -519,71 +519,46 @@ class AlpacaBroker:
         return "unknown", None
 
     async def _submit_until_known(self, request: OrderRequest, body: Any) -> Order:
-        coid = request.client_order_id
-        last = "no attempt"
-        for attempt in range(self._max_submit_attempts):
-            try:
-                self.submit_posts += 1
-                payload = await self.transport.once(
-                    f"submit order {coid}", lambda: self._client.submit_order(body)
-                )
-                return self._absorb(_mapping(payload, "order"))
-            except AlpacaError as err:
-                f = err.failure
-                last = f"{f.kind.value}: {f.message}"
-                if f.kind is FailureKind.REJECTED:
-                    return self._local_reject(request, f"Alpaca rejected the order: {f.message}")
-                if f.kind is FailureKind.AUTH:
-                    return self._local_reject(
-                        request, f"Alpaca refused the credentials (HTTP {f.status})"
-                    )
-                if f.kind is FailureKind.NOT_FOUND:
-                    return self._local_reject(request, f"Alpaca: {f.message}")
-                # 429, transient, or a duplicate id: did an order with this id get in?
-                log.warning("alpaca submit %s: %s; looking it up by client order id", coid, last)
-                state, found = await self._lookup(coid)
-                if state == "found" and found is not None:
-                    return found
-                if state == "unknown":
-                    return self._unconfirmed_order(request, last)
-                if f.kind is FailureKind.DUPLICATE_CLIENT_ID:
-                    return self._local_reject(
-                        request, "Alpaca reports this client order id as used but cannot find it"
-                    )
-                await self.transport.sleep(self.transport.backoff(attempt, f.retry_after_s))
-        return self._local_reject(
-            request, f"not accepted after {self._max_submit_attempts} attempts ({last})"
-        )
+        def post() -> Any:
+            self.submit_posts += 1
+            return self._client.submit_order(body)
+
+        return await self._send_until_known(request, "submit", post)
 
     async def _replace_until_known(self, old: Order, request: OrderRequest, body: Any) -> Order:
         """Send the PATCH; on an unknown outcome look the replacement up by its client id."""
+
+        def patch() -> Any:
+            self.replace_patches += 1
+            return self._client.replace_order_by_id(old.broker_order_id, body)
+
+        return await self._send_until_known(request, "replace", patch)
+
+    async def _send_until_known(
+        self, request: OrderRequest, verb: str, send: Callable[[], Any]
+    ) -> Order:
+        """POST a new order or PATCH a replacement, never blindly twice: after a 429, a
+        transient failure or a duplicate id, ask Alpaca for the order by its client order id
+        first, and only send again when it is known not to be there."""
         coid = request.client_order_id
         last = "no attempt"
         for attempt in range(self._max_submit_attempts):
             try:
-                self.replace_patches += 1
-                payload = await self.transport.once(
-                    f"replace order {old.client_order_id}",
-                    lambda: self._client.replace_order_by_id(old.broker_order_id, body),
-                )
+                payload = await self.transport.once(f"{verb} order {coid}", send)
                 return self._absorb(_mapping(payload, "order"))
             except AlpacaError as err:
                 f = err.failure
                 last = f"{f.kind.value}: {f.message}"
                 if f.kind is FailureKind.REJECTED:
-                    return self._local_reject(request, f"Alpaca refused the replace: {f.message}")
+                    refused = "rejected the order" if verb == "submit" else f"refused the {verb}"
+                    return self._local_reject(request, f"Alpaca {refused}: {f.message}")
                 if f.kind is FailureKind.AUTH:
                     return self._local_reject(
                         request, f"Alpaca refused the credentials (HTTP {f.status})"
                     )
                 if f.kind is FailureKind.NOT_FOUND:
                     return self._local_reject(request, f"Alpaca: {f.message}")
-                log.warning(
-                    "alpaca replace %s -> %s: %s; looking it up by client order id",
-                    old.client_order_id,
-                    coid,
-                    last,
-                )
+                log.warning("alpaca %s %s: %s; looking it up by client order id", verb, coid, last)
                 state, found = await self._lookup(coid)
                 if state == "found" and found is not None:
                     return found
@@ -594,8 +569,9 @@ class AlpacaBroker:
                         request, "Alpaca reports this client order id as used but cannot find it"
                     )
                 await self.transport.sleep(self.transport.backoff(attempt, f.retry_after_s))
+        what = "" if verb == "submit" else f"{verb} "
         return self._local_reject(
-            request, f"replace not accepted after {self._max_submit_attempts} attempts ({last})"
+            request, f"{what}not accepted after {self._max_submit_attempts} attempts ({last})"
         )
 
     def _unconfirmed_order(self, request: OrderRequest, last: str) -> Order:
