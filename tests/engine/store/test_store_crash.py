@@ -75,7 +75,12 @@ def _run_and_kill(db: Path, at_least: int) -> list[str]:
             reported.append(line.strip())
     finally:
         proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        # Read the rest through the same buffered reader: `communicate()` reads the raw pipe
+        # and would miss lines readline() had already pulled into its buffer, which made a
+        # busy machine look like several committed fills went unreported.
+        out = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr is not None else ""
     assert proc.returncode == -signal.SIGKILL, f"writer died on its own: {err[-2000:]}"
     # Lines printed between our last read and the kill were committed too.
     reported += [ln.strip() for ln in out.splitlines() if ln.strip()]
