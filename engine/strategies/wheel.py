@@ -14,11 +14,13 @@ fill callback or an assignment the broker books without an order all land in the
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from statistics import NormalDist
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -79,6 +81,9 @@ RV_WINDOW = 20
 HISTORY_BARS = 252 + RV_WINDOW + 1
 MIN_HISTORY_BARS = 60
 EPS = 1e-9
+CONTRACT_MULTIPLIER = 100  # listed equity options; the collateral pre-check assumes it
+MAX_DIV_YIELD = 0.10  # above any simulated name's (6%) and nearly every listed stock's
+_NORMAL = NormalDist()
 
 
 class Phase(StrEnum):
@@ -127,6 +132,24 @@ class WheelParams(StrategyParams):
 def annualized_yield(premium: float, strike: float, dte: int) -> float:
     """Spec §4: premium / strike × 365 / DTE × 100 (percent per year)."""
     return premium / strike * 365.0 / max(dte, 1) * 100.0
+
+
+def lowest_put_strike(spot: float, min_abs_delta: float, max_dte: int) -> float:
+    """A strike below every put with Black-Scholes |delta| >= `min_abs_delta` and at most
+    `max_dte` (+1 for the expiry-day close) days to run, whatever its vol, for rates >= 0 and
+    dividend yields <= MAX_DIV_YIELD.
+
+    |delta| = e^(-qT) N(-d1) >= m needs d1 <= z = -N^-1(m). With x = sigma sqrt(T),
+    d1 = (ln(S/K) + (r - q)T) / x + x/2, so ln(S/K) <= z x - x^2/2 - (r - q)T, and the right
+    side is at most max(z, 0)^2 / 2 + q T over all x > 0. Chain quotes carry Black-Scholes
+    deltas (the simulator's, at the quote's IV), which is what the wheel's band filters on.
+    """
+    if min_abs_delta <= 0.0:
+        return 0.0
+    z = max(-_NORMAL.inv_cdf(min(min_abs_delta, 0.5)), 0.0)
+    t_max = (max_dte + 1) / 365.0
+    # 1e-9 below: the bound is attained at one vol; rounding must not lift a strike over it.
+    return spot * math.exp(-0.5 * z * z - MAX_DIV_YIELD * t_max) * (1.0 - 1e-9)
 
 
 def reference_call_strike(cost_basis: float, spot: float) -> float:
@@ -418,7 +441,20 @@ class Wheel(Strategy):
         rank = await self.iv_rank_of(ctx, sym)
         if rank < p.min_iv_rank:
             raise SkipSymbol(sym, f"IV rank {rank:.0f} < {p.min_iv_rank:.0f}")
-        await fresh_quote(ctx, sym, self._max_age)
+        spot = (await fresh_quote(ctx, sym, self._max_age)).last
+        room_cash = float(ctx.portfolio.buying_power) - committed
+        room_cap = ctx.equity * ctx.allocation_cap - ctx.open_risk - committed
+        # Most scans end on the collateral check below once the sleeve is committed: when even
+        # the lowest strike the delta band admits is unaffordable, no put can pass it, so the
+        # chain (the expensive read) is not priced. Same decision; the reason names the bound.
+        lowest = lowest_put_strike(spot, p.min_delta - EPS, p.max_dte) * CONTRACT_MULTIPLIER
+        if lowest > min(room_cash, room_cap) + EPS:
+            raise SkipSymbol(
+                sym,
+                f"collateral >= ${lowest:,.0f} > room ${max(0.0, min(room_cash, room_cap)):,.0f} "
+                f"(buying power / allocation cap; lowest strike a |delta| >= {p.min_delta:.2f} "
+                "put can have)",
+            )
         last_exp = ctx.today + timedelta(days=p.max_dte)
         chain = await fresh_chain(
             ctx, sym, ctx.today + timedelta(days=p.min_dte), last_exp, self._max_age
@@ -439,8 +475,6 @@ class Wheel(Strategy):
         )
         k = float(q.contract.strike)
         collateral = k * q.contract.multiplier
-        room_cash = float(ctx.portfolio.buying_power) - committed
-        room_cap = ctx.equity * ctx.allocation_cap - ctx.open_risk - committed
         if collateral > min(room_cash, room_cap) + EPS:
             raise SkipSymbol(
                 sym,

@@ -20,10 +20,10 @@ import bisect
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -560,7 +560,11 @@ class SimulatedMarket:
         agg = aggregate_minutes(self._minute_arrays(j, t), interval)
         starts, ends = self._bucket_bounds(t, interval, agg)
         cols = (agg.open, agg.high, agg.low, agg.close, agg.volume)
-        bars = list(map(Bar, repeat(symbol), starts, *(a.tolist() for a in cols), repeat(interval)))
+        lists = [a.tolist() for a in cols]
+        if _bars_valid(agg):
+            bars = _checked_bars(symbol, starts, lists, interval)
+        else:  # the dataclass constructor raises its own error on the bad bucket
+            bars = list(map(Bar, repeat(symbol), starts, *lists, repeat(interval)))
         built = _SessionBars(bars, starts, ends)
         self._trim_caches()
         self._bar_cache.put(key, t, built)
@@ -775,6 +779,57 @@ class SimulatedMarket:
 
     async def earnings_calendar(self, start: date, end: date) -> Sequence[EarningsEvent]:
         return self.earnings_events(start, end)
+
+
+def _bars_valid(agg: BucketArrays) -> bool:
+    """Every bucket passes `Bar.__post_init__`'s checks (NaN fails them here as there)."""
+    o, h, lo, c, v = agg.open, agg.high, agg.low, agg.close, agg.volume
+    with np.errstate(invalid="ignore"):
+        ok = (
+            (o > 0)
+            & (h > 0)
+            & (lo > 0)
+            & (c > 0)
+            & (h < math.inf)
+            & (v >= 0)
+            & (v < math.inf)
+            & (h >= o)
+            & (h >= c)
+            & (h >= lo)
+            & (lo <= o)
+            & (lo <= c)
+        )
+    return bool(ok.all())
+
+
+_BAR_FIELDS = ("symbol", "start", "open", "high", "low", "close", "volume", "interval")
+if tuple(f.name for f in fields(Bar)) != _BAR_FIELDS:  # pragma: no cover
+    raise ImportError("Bar's fields changed: update _checked_bars")
+_BAR_SLOTS = tuple(getattr(Bar, name).__set__ for name in _BAR_FIELDS)
+
+
+def _checked_bars(
+    symbol: str, starts: list[datetime], cols: list[list[Any]], interval: BarInterval
+) -> list[Bar]:
+    """`Bar(symbol, start, open, high, low, close, volume, interval)` per bucket, for buckets
+    already known to pass its checks: setting the slots directly gives equal objects at a
+    fraction of the frozen dataclass constructor's cost (a session of bars per symbol)."""
+    new = object.__new__
+    s_sym, s_start, s_o, s_h, s_l, s_c, s_v, s_i = _BAR_SLOTS
+    out: list[Bar] = []
+    append = out.append
+    for start, o, h, lo, c, v in zip(starts, *cols, strict=True):
+        b = new(Bar)
+        s_sym(b, symbol)
+        s_start(b, start)
+        s_o(b, o)
+        s_h(b, h)
+        s_l(b, lo)
+        s_c(b, c)
+        s_v(b, v)
+        s_i(b, interval)
+        append(b)
+    return out
 
 
 def sim_start_time(calendar: MarketCalendar | None = None, start: date | None = None) -> datetime:

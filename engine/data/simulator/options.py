@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 
@@ -422,9 +423,24 @@ def build_expiries(
     oi = np.floor(oi)
     size = np.maximum(1.0, np.floor(5.0 + spread(size_c) * np.exp(-0.3 * z2 * z2)))
 
+    # What `OptionQuote.__post_init__` accepts, checked once for the whole pass so valid rows
+    # can skip it (NaN fails every comparison here as it does there).
+    valid = bool(
+        (
+            (bid >= 0.0)
+            & (bid <= ask)
+            & (ask < math.inf)
+            & (ask > 0.0)
+            & (last >= 0.0)
+            & (last < math.inf)
+            & (volume >= 0.0)
+            & (oi >= 0.0)
+        ).all()
+    )
     # Plain Python values, converted once for the whole pass. Counts are whole non-negative
     # floats: converting the arrays gives the same ints as int() per value.
     cols = _Columns(
+        valid,
         k2.tolist(),
         is_call.tolist(),
         bid.tolist(),
@@ -482,6 +498,7 @@ def _style_constants(style: OptionStyle, seed: int) -> _StyleConstants:
 class _Columns:
     """Every row of a pricing pass as Python lists (one `tolist` per column per pass)."""
 
+    valid: bool  # every row passes OptionQuote's own checks
     strike: list[float]
     is_call: list[bool]
     bid: list[float]
@@ -528,28 +545,71 @@ def _to_quotes(
             contract = cache[key] = OptionContract(sym, expiry, _strike_decimal(key[0]), key[1])
         chosen.append(contract)
     sizes = cols.size[lo:hi]
-    # `map` builds the quotes without a Python-level loop body.
-    quotes = tuple(
-        map(
-            OptionQuote,
-            chosen,
-            repeat(inputs.now),
-            cols.bid[lo:hi],
-            cols.ask[lo:hi],
-            cols.last[lo:hi],
-            cols.volume[lo:hi],
-            cols.oi[lo:hi],
-            cols.iv[lo:hi],
-            cols.delta[lo:hi],
-            cols.gamma[lo:hi],
-            cols.theta[lo:hi],
-            cols.vega[lo:hi],
-            sizes,
-            sizes,
-        )
+    columns = (
+        cols.bid[lo:hi],
+        cols.ask[lo:hi],
+        cols.last[lo:hi],
+        cols.volume[lo:hi],
+        cols.oi[lo:hi],
+        cols.iv[lo:hi],
+        cols.delta[lo:hi],
+        cols.gamma[lo:hi],
+        cols.theta[lo:hi],
+        cols.vega[lo:hi],
+        sizes,
     )
+    if cols.valid:
+        quotes = _checked_quotes(chosen, inputs.now, columns)
+    else:
+        # Some row is invalid: the dataclass constructor raises its own error on it.
+        quotes = tuple(map(OptionQuote, chosen, repeat(inputs.now), *columns, sizes))
     by_key = dict(zip(keys, quotes, strict=True))
     return ExpiryBlock(expiry, quotes, by_key)
+
+
+_QUOTE_FIELDS = (
+    "contract", "ts", "bid", "ask", "last", "volume", "open_interest",
+    "iv", "delta", "gamma", "theta", "vega", "bid_size", "ask_size",
+)  # fmt: skip
+if tuple(f.name for f in fields(OptionQuote)) != _QUOTE_FIELDS:  # pragma: no cover
+    raise ImportError("OptionQuote's fields changed: update _checked_quotes")
+# The slot descriptors of OptionQuote's fields, in that order.
+_QUOTE_SLOTS = tuple(getattr(OptionQuote, name).__set__ for name in _QUOTE_FIELDS)
+
+
+def _checked_quotes(
+    chosen: list[OptionContract], now: datetime, columns: tuple[list[Any], ...]
+) -> tuple[OptionQuote, ...]:
+    """`OptionQuote(contract, now, bid, ask, last, volume, oi, iv, delta, gamma, theta, vega,
+    size, size)` for each row, for rows already known to pass its `__post_init__` checks.
+
+    The frozen dataclass constructor sets each of 14 fields through `object.__setattr__` and
+    then validates: a large share of a chain's build time. Setting the slots directly gives equal
+    objects (same fields, same values) at about a third of the cost.
+    """
+    new = object.__new__
+    cls = OptionQuote
+    s_c, s_ts, s_b, s_a, s_l, s_v, s_oi, s_iv, s_d, s_g, s_t, s_ve, s_bs, s_as = _QUOTE_SLOTS
+    out: list[OptionQuote] = []
+    append = out.append
+    for c, b, a, la, v, oi, iv, d, g, t, ve, size in zip(chosen, *columns, strict=True):
+        q = new(cls)
+        s_c(q, c)
+        s_ts(q, now)
+        s_b(q, b)
+        s_a(q, a)
+        s_l(q, la)
+        s_v(q, v)
+        s_oi(q, oi)
+        s_iv(q, iv)
+        s_d(q, d)
+        s_g(q, g)
+        s_t(q, t)
+        s_ve(q, ve)
+        s_bs(q, size)
+        s_as(q, size)
+        append(q)
+    return tuple(out)
 
 
 def _strike_decimal(k: float) -> Decimal:
