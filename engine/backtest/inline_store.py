@@ -8,12 +8,13 @@ transaction, ledger check and migration unchanged) on a connection object that e
 part of aiosqlite's interface the store uses and executes each statement at once.
 
 Commits are grouped (`durability="session"`, the default): the connection keeps one SQLite
-transaction open and the runner commits it once per session (`commit_group`). The store's own
+transaction open and the runner commits it at session ends (`commit_group`; every
+`runner.COMMIT_EVERY_SESSIONS` sessions). The store's own
 transactions become savepoints inside it, so each is still all-or-nothing (a failed
 `record_fill` rolls back to its savepoint, not the whole session), and every row the live
 store writes is written here too, through the same statements. What a backtest gives up is
-only durability inside a session: killed mid-session, the file holds every session up to the
-last completed one (a backtest that dies is simply run again). `durability="statement"`
+only durability inside a group: killed mid-group, the file holds every session up to the
+last committed group (a backtest that dies is simply run again). `durability="statement"`
 commits every store call on its own, as the live store does.
 
 The database is a real SQLite file (WAL, as the store requires); `synchronous=OFF` for the

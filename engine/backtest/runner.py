@@ -6,7 +6,8 @@ bid/ask with slippage and commissions, every fill is written to the SQLite store
 ledger applies it. Only the clock (a `ReplayClock`, never paced), the market (simulator or
 history) and two costs a replay does not need differ from a live session: the engine runs in
 ``replay`` mode (strategies and fills on the market loop's own task; see `Engine`) and the
-store commits once per session (`engine.backtest.inline_store`), the same rows either way.
+store commits once every few sessions (`engine.backtest.inline_store`), the same rows
+either way.
 
 Daily strategies step one tick per session (`step="day"`: the engine ticks in the session's
 last minute with that session's daily bars); intraday ones step every market minute.
@@ -63,6 +64,11 @@ CancelFn = Callable[[], bool]
 """Polled after each session; True stops the run early (the result covers what ran)."""
 
 EQUITY_TOLERANCE = 0.01  # dollars
+
+# A commit costs a WAL append of every page the group dirtied; the same index pages are
+# dirtied by each session, so committing every few sessions writes far fewer pages. A run
+# killed mid-group loses only those sessions of the file (a backtest that dies is rerun).
+COMMIT_EVERY_SESSIONS = 16
 
 
 class BacktestCancelled(Exception):
@@ -318,8 +324,10 @@ async def _replay(
                     "the replay and the engine disagree on the session sequence"
                 )
             rec, n_bars = await _record(run, session)
-            # The session's writes become durable together (see inline_store).
-            commit_group(store)
+            # Every COMMIT_EVERY_SESSIONS sessions' writes become durable together (see
+            # inline_store); closing the store commits the rest.
+            if (i + 1) % COMMIT_EVERY_SESSIONS == 0:
+                commit_group(store)
             bars_seen += n_bars
             daily.append(rec)
             if progress is not None:

@@ -191,6 +191,10 @@ class PaperBroker:
         self._lock = asyncio.Lock()
         self._cash = initial_cash
         self._positions: dict[str, Position] = {}
+        # The positions' holdings and reserve, computed once per change of the book (fills,
+        # restore; a mark changes neither): an order needed them three or four times.
+        self._held: dict[Instrument, int] | None = None
+        self._held_reserve: CollateralRequirement | None = None
         self._orders: dict[str, Order] = {}
         self._books: dict[str, _OrderBook] = {}
         self._open: list[str] = []  # client order ids of open orders, oldest first
@@ -434,6 +438,11 @@ class PaperBroker:
             if closed is not None and closed != self._last_closed_session:
                 self._expire_day_orders(closed, now)
                 self._last_closed_session = closed
+            if not self._open and not self._holds_options():
+                # Each step below works on open orders or option positions only: with
+                # neither (a stock book between orders, every tick of a daily backtest)
+                # there is nothing to expire, settle or re-check.
+                return
             if closed is not None:
                 self._expire_orders_on_expired_contracts(closed, now)
                 await self._settle_expiries(closed, now)
@@ -487,6 +496,7 @@ class PaperBroker:
             orders[order.client_order_id] = order
         self._cash = cash
         self._positions = new_positions
+        self._held = self._held_reserve = None
         self._orders = orders
         self._open = open_ids
         self._seen_without_order = set(seen_client_order_ids) - set(orders)
@@ -542,11 +552,17 @@ class PaperBroker:
             reserve_after = collateral_requirement(after).total
         except UncoveredShortCall as exc:
             return str(exc), None, ZERO
-        reserve_base = collateral_requirement(base, allow_naked=True).total
+        position_reserve = self._position_collateral()
+        # With no open order adding risk the base is the positions alone: same reserve.
+        reserve_base = (
+            position_reserve.total
+            if base == self._held_now()
+            else collateral_requirement(base, allow_naked=True).total
+        )
         commission = self._estimate_commission(request)
         collateral = reserve_after - reserve_base
         cost = collateral - cash_flow + commission
-        available = self._cash - self._position_collateral().total - self._total_holds()
+        available = self._cash - position_reserve.total - self._total_holds()
         if cost > available:
             parts = [f"collateral {_money(collateral)}"] if collateral else []
             if cash_flow < 0:
@@ -632,9 +648,7 @@ class PaperBroker:
         Only what could add risk is counted for open orders: single-leg sells (they may fill
         while the matching buys do not) and whole combos (their legs fill together).
         """
-        holdings: dict[Instrument, int] = {
-            p.instrument: p.quantity for p in self._positions.values() if p.quantity
-        }
+        holdings = dict(self._held_now())
         if include_open:
             for coid in self._open:
                 if coid == exclude:
@@ -648,8 +662,20 @@ class PaperBroker:
         return holdings
 
     def _position_collateral(self) -> CollateralRequirement:
-        holdings = self._holdings(include_open=False)
-        return collateral_requirement(holdings, allow_naked=True)
+        reserve = self._held_reserve
+        if reserve is None:
+            reserve = collateral_requirement(self._held_now(), allow_naked=True)
+            self._held_reserve = reserve
+        return reserve
+
+    def _held_now(self) -> dict[Instrument, int]:
+        """The positions' holdings (instrument -> quantity), cached until `_apply` or
+        `restore` changes the book (a mark does not). Callers must not change the dict."""
+        held = self._held
+        if held is None:
+            held = {p.instrument: p.quantity for p in self._positions.values() if p.quantity}
+            self._held = held
+        return held
 
     def _total_holds(self) -> Decimal:
         total = ZERO
@@ -812,7 +838,7 @@ class PaperBroker:
         self, request: OrderRequest, prices: Sequence[Decimal], units: int, commission: Decimal
     ) -> str | None:
         """Would this fill leave short stock, a naked call or negative buying power?"""
-        before = self._holdings(include_open=False)
+        before = self._held_now()
         after = dict(before)
         for inst, delta in _leg_deltas(request, units):
             after[inst] = after.get(inst, 0) + delta
@@ -821,7 +847,7 @@ class PaperBroker:
             reserve_after = collateral_requirement(after).total
         except (ShortStock, UncoveredShortCall) as exc:
             return str(exc)
-        reserve_before = collateral_requirement(before, allow_naked=True).total
+        reserve_before = self._position_collateral().total
         free_before = self._cash - reserve_before
         free_after = self._cash + _cash_flow(request, prices, units) - commission - reserve_after
         if free_after < 0 and free_after < free_before:
@@ -838,6 +864,7 @@ class PaperBroker:
             self._positions.pop(fill.symbol, None)
         else:
             self._positions[fill.symbol] = new
+        self._held = self._held_reserve = None
         self._cash += fill.cash_delta
         if fill.strategy is not None:
             self._strategy_by_symbol[fill.symbol] = fill.strategy
@@ -871,6 +898,12 @@ class PaperBroker:
         except ValueError:
             return None
         return session
+
+    def _holds_options(self) -> bool:
+        return any(
+            p.quantity and isinstance(p.instrument, OptionContract)
+            for p in self._positions.values()
+        )
 
     def _expiry_session(self, contract: OptionContract) -> date | None:
         try:

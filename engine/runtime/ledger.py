@@ -115,8 +115,14 @@ class Ledger:
         return new
 
     def realized(self, strategy: str) -> float:
+        key = ("realized", strategy)
+        memo = self._risk_memo.get(key)
+        if memo is not None and memo[0] == self._version:
+            return memo[1]
         open_part = sum(float(p.realized_pnl) for p in self.by_strategy.get(strategy, {}).values())
-        return self._realized.get(strategy, 0.0) + open_part
+        value = self._realized.get(strategy, 0.0) + open_part
+        self._risk_memo[key] = (self._version, value)
+        return value
 
     def set_realized(self, values: Mapping[str, float]) -> None:
         self._realized.clear()
@@ -195,7 +201,15 @@ class Ledger:
         return risk
 
     def unrealized(self, strategy: str) -> float:
-        return sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
+        # Asked for every strategy at each session close and by the backtest's daily record,
+        # while the books change only on fills and marks (both bump the version).
+        key = ("unrealized", strategy)
+        memo = self._risk_memo.get(key)
+        if memo is not None and memo[0] == self._version:
+            return memo[1]
+        value = sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
+        self._risk_memo[key] = (self._version, value)
+        return value
 
     def reserved_collateral(self) -> Decimal:
         """Cash the positions hold back, by the paper broker's own margin rules, so the

@@ -13,6 +13,7 @@ from engine.domain.proposals import (
     TradeProposal,
 )
 from engine.store.base import StoreBase, json_text
+from engine.store.check_codec import decode_checks, encode_checks
 from engine.store.codec import format_ts, from_jsonable, parse_ts, to_jsonable
 from engine.store.records import ProposalRecord
 from engine.store.rows import Row, json_object
@@ -108,39 +109,24 @@ class ProposalStore(StoreBase):
     async def record_risk_decision(self, decision: RiskDecision) -> int:
         """Store a decision with every check (name, outcome, value, limit, message) in order.
 
-        Check values are REAL columns: a NaN value reads back as None."""
+        Check values read back as REAL columns would give them: a NaN value as None (see
+        `check_codec`)."""
         decided = format_ts(decision.decided_at, field="decided_at")
-        async with self._tx() as conn:
+        async with self._single() as conn:
             cur = await conn.execute(
-                "INSERT INTO risk_decisions (proposal_id, approved, approved_quantity, decided_at, reason) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO risk_decisions (proposal_id, approved, approved_quantity, decided_at, "
+                "reason, checks) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     decision.proposal_id,
                     int(decision.approved),
                     decision.approved_quantity,
                     decided,
                     decision.reason,
+                    encode_checks(decision.checks),
                 ),
             )
             decision_id = cur.lastrowid
-            assert decision_id is not None
-            await conn.executemany(
-                "INSERT INTO risk_checks (decision_id, seq, name, outcome, value, limit_value, "
-                "message, suggested_quantity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        decision_id,
-                        i,
-                        c.name,
-                        c.outcome.value,
-                        c.value,
-                        c.limit,
-                        c.message,
-                        c.suggested_quantity,
-                    )
-                    for i, c in enumerate(decision.checks)
-                ],
-            )
+        assert decision_id is not None
         return decision_id
 
     async def load_risk_decisions(self, proposal_id: str) -> list[RiskDecision]:
@@ -148,30 +134,35 @@ class ProposalStore(StoreBase):
         async with self._read(snapshot=True) as conn:
             heads = await self._rows(
                 conn,
-                "SELECT id, approved, approved_quantity, decided_at, reason FROM risk_decisions "
-                "WHERE proposal_id = ? ORDER BY id",
+                "SELECT id, approved, approved_quantity, decided_at, reason, checks "
+                "FROM risk_decisions WHERE proposal_id = ? ORDER BY id",
                 (proposal_id,),
             )
-            checks = await self._rows(
-                conn,
-                "SELECT c.decision_id, c.name, c.outcome, c.value, c.limit_value, c.message, "
-                "c.suggested_quantity FROM risk_checks AS c JOIN risk_decisions AS d "
-                "ON d.id = c.decision_id WHERE d.proposal_id = ? ORDER BY c.decision_id, c.seq",
-                (proposal_id,),
-            )
-        by_decision: dict[int, list[RiskCheckResult]] = {}
-        for did, name, outcome, value, limit, message, suggested in checks:
-            by_decision.setdefault(did, []).append(
-                RiskCheckResult(name, CheckOutcome(outcome), value, limit, message, suggested)
-            )
+            by_decision: dict[int, list[RiskCheckResult]] = {}
+            if any(h[5] is None for h in heads):
+                # Decisions stored before schema v2 keep their checks as rows.
+                checks = await self._rows(
+                    conn,
+                    "SELECT c.decision_id, c.name, c.outcome, c.value, c.limit_value, c.message, "
+                    "c.suggested_quantity FROM risk_checks AS c JOIN risk_decisions AS d "
+                    "ON d.id = c.decision_id WHERE d.proposal_id = ? "
+                    "ORDER BY c.decision_id, c.seq",
+                    (proposal_id,),
+                )
+                for did, name, outcome, value, limit, message, suggested in checks:
+                    by_decision.setdefault(did, []).append(
+                        RiskCheckResult(
+                            name, CheckOutcome(outcome), value, limit, message, suggested
+                        )
+                    )
         return [
             RiskDecision(
                 proposal_id,
                 bool(approved),
                 int(qty),
-                tuple(by_decision.get(did, ())),
+                decode_checks(blob) if blob is not None else tuple(by_decision.get(did, ())),
                 parse_ts(decided, field="risk_decisions.decided_at"),
                 reason,
             )
-            for did, approved, qty, decided, reason in heads
+            for did, approved, qty, decided, reason, blob in heads
         ]

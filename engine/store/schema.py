@@ -228,7 +228,17 @@ CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _V1),)
+# A decision's checks as one JSON array on its row (engine.store.check_codec): one row per
+# check cost more to write than the rest of the decision. NULL: the decision was stored by
+# v1, its checks are rows in risk_checks (kept, and still read).
+_V2 = """
+ALTER TABLE risk_decisions ADD COLUMN checks TEXT;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _V1),
+    Migration(2, "risk checks stored on the decision row", _V2),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -158,7 +158,9 @@ async def test_migrate_when_a_migration_fails_then_it_is_rolled_back_entirely(
     )
     async with aiosqlite.connect(db_path, isolation_level=None) as conn:
         with pytest.raises(
-            MigrationError, match=r"migration 2 \(broken\) failed.*stays at version 1"
+            MigrationError,
+            match=rf"migration {LATEST_VERSION + 1} \(broken\) failed.*stays at version "
+            rf"{LATEST_VERSION}",
         ):
             await migrate(conn, db_path, (*MIGRATIONS, broken))
     assert raw_query(db_path, "PRAGMA user_version") == [(LATEST_VERSION,)]

@@ -1,0 +1,49 @@
+"""The backtest store commits every COMMIT_EVERY_SESSIONS sessions and at the end: another
+reader sees whole groups only, and the finished file holds every session's rows."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from bt_helpers import sma_sim
+
+from engine.backtest import runner
+from engine.backtest.result import DailyRecord
+from engine.data.calendar import default_calendar
+from engine.runtime.engine import SETTING_CLOCK
+
+
+def _committed_clock(path: Path) -> str | None:
+    with sqlite3.connect(path) as other:  # a second connection: committed data only
+        row = other.execute("SELECT value FROM settings WHERE key = ?", (SETTING_CLOCK,)).fetchone()
+    return None if row is None else str(json.loads(row[0]))
+
+
+async def test_backtest_store_when_run_then_commits_in_groups_and_file_holds_everything(
+    tmp_path: Path,
+) -> None:
+    every = runner.COMMIT_EVERY_SESSIONS
+    path = tmp_path / "bt.sqlite"
+    cal = default_calendar()
+    seen: dict[int, str | None] = {}
+
+    def progress(done: int, total: int, rec: DailyRecord) -> None:
+        seen[done] = _committed_clock(path)
+
+    res = await runner.run_backtest(sma_sim(), db_path=path, progress=progress)
+    n = len(res.sessions)
+    assert n > every + 1, "the run must span more than one group"
+    assert n % every, "the run must end inside a group"
+    closes = [cal.session_close(s).isoformat() for s in res.sessions]
+    for done, visible in seen.items():
+        last_group = done - done % every
+        # What another reader sees is the clock of the last committed group's last session.
+        assert visible == (closes[last_group - 1] if last_group else None), done
+    # Closing the store committed the final, partial group.
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT COUNT(*) FROM fills").fetchone()[0] == len(res.fills)
+        stored = other.execute("SELECT value FROM settings WHERE key = ?", (SETTING_CLOCK,))
+        assert json.loads(stored.fetchone()[0]) >= closes[-1]
+    assert res.checks.ok
