@@ -55,16 +55,30 @@ def volume_profile(n: int) -> np.ndarray:
     return out
 
 
-def minute_path(
+@dataclass(frozen=True, slots=True, eq=False)
+class SessionDraws:
+    """The random draws and the price path of one session, before volumes and wicks."""
+
+    weights: np.ndarray
+    total_w: float
+    z_wick: np.ndarray
+    scale: float
+    closes: np.ndarray
+
+
+def session_closes(
     o: float,
     h: float,
     low: float,
     c: float,
-    volume: float,
     n: int,
     rng: np.random.Generator,
-) -> MinuteArrays:
-    """Minute bars for one session whose aggregate is exactly the daily bar (o, h, low, c, volume)."""
+    profile: np.ndarray | None = None,
+) -> SessionDraws:
+    """Draw one session's random numbers (always all of them, in the same order, so the
+    stream stays aligned) and build its minute closes. `minute_path` adds volumes, opens,
+    highs and lows; `minute_close.minute_closes` stops here. `profile` is
+    `volume_profile(n)` when the caller keeps it (it is only read)."""
     if n < 1:
         raise ValueError(f"session minutes {n} must be >= 1")
     if not (low <= min(o, c) and h >= max(o, c) and low > 0):
@@ -74,21 +88,13 @@ def minute_path(
     z_wick = np.abs(rng.standard_normal((2, n)))
     burst_u, burst_pos, burst_len, burst_mult = rng.random(4)
 
-    weights = volume_profile(n) * np.exp(0.35 * z_w - 0.06)
+    prof = volume_profile(n) if profile is None else profile
+    weights = prof * np.exp(0.35 * z_w - 0.06)
     if burst_u < 0.3 and n >= 30:
         start = int(n * 0.1 + burst_pos * n * 0.8)
         length = 5 + int(burst_len * 15)
         weights[start : start + length] *= 3.0 + 4.0 * burst_mult
     total_w = float(weights.sum())
-
-    # Volumes: integers that sum exactly to the daily volume (largest remainder).
-    vol_total = round(volume)
-    raw = vol_total * weights / total_w
-    vols = np.floor(raw)
-    short = int(vol_total - vols.sum())
-    if short > 0:
-        order = np.argsort(-(raw - vols), kind="stable")
-        vols[order[:short]] += 1.0
 
     # Price: a Brownian bridge in volume time, from log(o) to log(c).
     lo_, lc = math.log(o), math.log(c)
@@ -107,14 +113,39 @@ def minute_path(
 
     closes = np.clip(np.round(np.exp(x), 2), low, h)
     closes[-1] = c
+    return SessionDraws(weights, total_w, z_wick, scale, closes)
+
+
+def minute_path(
+    o: float,
+    h: float,
+    low: float,
+    c: float,
+    volume: float,
+    n: int,
+    rng: np.random.Generator,
+) -> MinuteArrays:
+    """Minute bars for one session whose aggregate is exactly the daily bar (o, h, low, c, volume)."""
+    d = session_closes(o, h, low, c, n, rng)
+    weights, total_w, closes = d.weights, d.total_w, d.closes
+
+    # Volumes: integers that sum exactly to the daily volume (largest remainder).
+    vol_total = round(volume)
+    raw = vol_total * weights / total_w
+    vols = np.floor(raw)
+    short = int(vol_total - vols.sum())
+    if short > 0:
+        order = np.argsort(-(raw - vols), kind="stable")
+        vols[order[:short]] += 1.0
+
     opens = np.empty(n)
     opens[0] = o
     opens[1:] = closes[:-1]
     body_hi = np.maximum(opens, closes)
     body_lo = np.minimum(opens, closes)
-    wick = 0.5 * scale / math.sqrt(n)
-    highs = np.minimum(np.maximum(np.round(body_hi * np.exp(wick * z_wick[0]), 2), body_hi), h)
-    lows = np.maximum(np.minimum(np.round(body_lo * np.exp(-wick * z_wick[1]), 2), body_lo), low)
+    wick = 0.5 * d.scale / math.sqrt(n)
+    highs = np.minimum(np.maximum(np.round(body_hi * np.exp(wick * d.z_wick[0]), 2), body_hi), h)
+    lows = np.maximum(np.minimum(np.round(body_lo * np.exp(-wick * d.z_wick[1]), 2), body_lo), low)
     highs[int(np.argmax(body_hi))] = h
     lows[int(np.argmin(body_lo))] = low
     return MinuteArrays(opens, highs, lows, closes, vols)
