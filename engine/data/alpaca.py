@@ -34,6 +34,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
     is_occ_symbol,
 )
@@ -299,10 +300,15 @@ class AlpacaData:
     # -- options --------------------------------------------------------------------------
 
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
         from alpaca.data.enums import OptionsFeed
         from alpaca.data.requests import OptionChainRequest
+        from alpaca.trading.enums import ContractType
 
         spot_quote = await self.latest_quote(underlying)
         req = OptionChainRequest(
@@ -310,6 +316,9 @@ class AlpacaData:
             feed=OptionsFeed(self.settings.options_feed),
             expiration_date_gte=min_expiry,
             expiration_date_lte=max_expiry,
+            type=None
+            if right is None
+            else (ContractType.CALL if right is OptionRight.CALL else ContractType.PUT),
         )
         raw = await self._get(
             f"option chain {underlying}",
@@ -326,6 +335,8 @@ class AlpacaData:
                 continue
             contract = OptionContract.from_symbol(sym)
             if contract.underlying != underlying or not min_expiry <= contract.expiry <= max_expiry:
+                continue
+            if right is not None and contract.right is not right:
                 continue
             row = self._option_row(contract, snap, spot, now, oi.get(sym, 0))
             if row is None:

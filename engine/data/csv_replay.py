@@ -67,6 +67,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
 )
 
@@ -518,18 +519,32 @@ class CsvReplayMarket:
         )
         return inputs, today
 
-    def option_chain_sync(self, underlying: str, min_expiry: date, max_expiry: date) -> OptionChain:
+    def option_chain_sync(
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
+    ) -> OptionChain:
         inputs, today = self._chain_inputs(underlying)
+        wanted = [
+            e
+            for e in listed_expiries(inputs.style.daily_expiries, today, self.calendar)
+            if min_expiry <= e <= max_expiry
+        ]
         quotes: list[OptionQuote] = []
-        for e in listed_expiries(inputs.style.daily_expiries, today, self.calendar):
-            if min_expiry <= e <= max_expiry:
-                quotes.extend(self._chains.block(inputs, e).quotes)
+        for block in self._chains.blocks(inputs, wanted, right):
+            quotes.extend(block.quotes)
         return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
 
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
-        return self.option_chain_sync(underlying, min_expiry, max_expiry)
+        return self.option_chain_sync(underlying, min_expiry, max_expiry, right)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         inputs, today = self._chain_inputs(contract.underlying)

@@ -41,6 +41,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
 )
 
@@ -276,10 +277,15 @@ class FailoverFeed:
         return await self._call(f"quote {symbol}", lambda s: s.latest_quote(symbol))
 
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
         return await self._call(
-            f"chain {underlying}", lambda s: s.option_chain(underlying, min_expiry, max_expiry)
+            f"chain {underlying}",
+            lambda s: s.option_chain(underlying, min_expiry, max_expiry, right),
         )
 
     async def option_quote(self, contract: OptionContract) -> OptionQuote:

@@ -35,6 +35,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
 )
 
@@ -230,15 +231,30 @@ class InMemoryMarketData:
             raise DataUnavailable(f"{self._name}: no option chain for {underlying} at {now}")
         return chains[i - 1]
 
-    def option_chain_sync(self, underlying: str, min_expiry: date, max_expiry: date) -> OptionChain:
+    def option_chain_sync(
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
+    ) -> OptionChain:
         chain = self._chain_at(underlying)
-        rows = [q for q in chain.quotes if min_expiry <= q.contract.expiry <= max_expiry]
+        rows = [
+            q
+            for q in chain.quotes
+            if min_expiry <= q.contract.expiry <= max_expiry
+            and (right is None or q.contract.right is right)
+        ]
         return chain.filter(rows)
 
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
-        return self.option_chain_sync(underlying, min_expiry, max_expiry)
+        return self.option_chain_sync(underlying, min_expiry, max_expiry, right)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         quote = self._chain_at(contract.underlying).find(contract)

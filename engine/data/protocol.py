@@ -18,6 +18,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
 )
 
@@ -56,9 +57,15 @@ class MarketData(Protocol):
         ...
 
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
-        """Every listed contract with expiry in [min_expiry, max_expiry] at the clock's now."""
+        """Every listed contract with expiry in [min_expiry, max_expiry] at the clock's now;
+        only calls or only puts with `right` (what a one-sided strategy reads, at a fraction
+        of the pricing or download)."""
         ...
 
     async def option_quote(self, contract: OptionContract) -> OptionQuote:

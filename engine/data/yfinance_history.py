@@ -48,6 +48,7 @@ from engine.domain import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OptionRight,
     Quote,
     is_occ_symbol,
 )
@@ -546,11 +547,17 @@ class YFinanceHistory:
         return Quote(symbol, r.start + BarInterval.MINUTE.duration, r.close, r.close, r.close)
 
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
-        return await asyncio.to_thread(self._chain_sync, underlying, min_expiry, max_expiry)
+        return await asyncio.to_thread(self._chain_sync, underlying, min_expiry, max_expiry, right)
 
-    def _chain_sync(self, underlying: str, lo: date, hi: date) -> OptionChain:
+    def _chain_sync(
+        self, underlying: str, lo: date, hi: date, right: OptionRight | None = None
+    ) -> OptionChain:
         now = self._clock.now()
         expiries = [
             e for e in self._source.option_expiries(underlying) if lo <= date.fromisoformat(e) <= hi
@@ -558,8 +565,9 @@ class YFinanceHistory:
         rows: list[OptionQuote] = []
         for e in expiries:
             calls, puts = self._source.option_chain(underlying, e)
-            for frame in (calls, puts):
-                rows.extend(chain_rows(frame, underlying, now))
+            for side, frame in ((OptionRight.CALL, calls), (OptionRight.PUT, puts)):
+                if right is None or right is side:
+                    rows.extend(chain_rows(frame, underlying, now))
         spot = self._spot(underlying)
         return OptionChain(underlying, now, spot, tuple(rows))
 

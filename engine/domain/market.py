@@ -186,7 +186,7 @@ class OptionQuote:
         return (self.ask - self.bid) / m if m > 0 else math.inf
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class OptionChain:
     """All quoted contracts of one underlying over a range of expiries, at one instant."""
 

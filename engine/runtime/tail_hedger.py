@@ -246,7 +246,10 @@ class TailHedger:
         cfg = self.config
         today = view.now.date()
         chain = await view.market.option_chain(
-            cfg.underlying, today + timedelta(days=cfg.min_dte), today + timedelta(days=cfg.max_dte)
+            cfg.underlying,
+            today + timedelta(days=cfg.min_dte),
+            today + timedelta(days=cfg.max_dte),
+            OptionRight.PUT,  # a hedge is puts only
         )
         spot = chain.spot
         if not (math.isfinite(spot) and spot > 0):

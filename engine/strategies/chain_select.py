@@ -16,6 +16,7 @@ Black-Scholes for callers that price without a contract.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -164,24 +165,33 @@ class _ChainIndex:
     """Per-chain lookups: a strategy scans the same chain once per expiry, right and width,
     and each `OptionChain.for_expiry` walks every quote of every expiry."""
 
-    chain: OptionChain  # held so the id stays this chain's while the entry lives
+    # Weak: every call to `market.option_chain` builds a new chain, so an entry is only ever
+    # hit while the strategy that fetched the chain still holds it. A strong reference kept
+    # up to `_INDEX_SIZE` dead chains (thousands of quotes) alive for nothing.
+    chain: weakref.ref[OptionChain]
     rows: dict[tuple[date, OptionRight | None], tuple[OptionQuote, ...]]
     strikes: dict[tuple[date, OptionRight], dict[Decimal, OptionQuote]]
     expiries: dict[OptionRight | None, tuple[date, ...]]
 
 
 _INDEX: OrderedDict[int, _ChainIndex] = OrderedDict()
-_INDEX_SIZE = 64
+_INDEX_SIZE = 64  # a bound for chains a caller keeps alive (e.g. a chain screen)
+
+
+def _forget(key: int, ref: weakref.ref[OptionChain]) -> None:
+    ix = _INDEX.get(key)
+    if ix is not None and ix.chain is ref:
+        del _INDEX[key]
 
 
 def _index(chain: OptionChain) -> _ChainIndex:
     """The index of `chain` (chains are frozen, so it never goes stale)."""
     key = id(chain)
     ix = _INDEX.get(key)
-    if ix is not None and ix.chain is chain:
+    if ix is not None and ix.chain() is chain:
         _INDEX.move_to_end(key)
         return ix
-    ix = _ChainIndex(chain, {}, {}, {})
+    ix = _ChainIndex(weakref.ref(chain, lambda r: _forget(key, r)), {}, {}, {})
     _INDEX[key] = ix
     if len(_INDEX) > _INDEX_SIZE:
         _INDEX.popitem(last=False)

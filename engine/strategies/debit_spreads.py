@@ -314,7 +314,7 @@ class DebitSpreads(Strategy):
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
         chain = await fresh_chain(
             ctx, sym, ctx.today + timedelta(days=p.min_dte), ctx.today + timedelta(days=p.max_dte),
-            self._max_age,
+            self._max_age, right=OptionRight.CALL,
         )  # fmt: skip
         best, why = self._best_spread(ctx, chain, spot, trend, rv_hist)
         if best is None:

@@ -177,11 +177,17 @@ async def fresh_chain(
     max_age: timedelta = DEFAULT_MAX_AGE,
     *,
     allow_empty: bool = False,
+    right: OptionRight | None = None,
 ) -> OptionChain:
-    """The chain over [min_expiry, max_expiry]; skips when unavailable, stale or (unless
-    `allow_empty`, for callers that report a missing expiry themselves) empty."""
+    """The chain over [min_expiry, max_expiry] (only `right`'s side when given: a strategy
+    that reads only calls or only puts should not pay for the other side); skips when
+    unavailable, stale or (unless `allow_empty`, for callers that report a missing expiry
+    themselves) empty."""
     try:
-        chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry)
+        if right is None:
+            chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry)
+        else:
+            chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry, right)
     except (DataUnavailable, BadMarketData) as exc:
         raise SkipSymbol(underlying, f"no option chain ({exc})") from None
     if ctx.now - chain.ts > max_age:
@@ -232,8 +238,8 @@ async def fresh_chain_near(
         hi = min(max_dte, target_dte + slack)
         if lo > hi:
             continue
-        near = await _try_chain(ctx, underlying, lo, hi, max_age)
-        if near is not None and any(q.contract.right is right for q in near.quotes):
+        near = await _try_chain(ctx, underlying, lo, hi, max_age, right)
+        if near is not None and near.quotes:
             return near
     return await fresh_chain(
         ctx,
@@ -241,6 +247,7 @@ async def fresh_chain_near(
         ctx.today + timedelta(days=min_dte),
         ctx.today + timedelta(days=max_dte),
         max_age,
+        right=right,
     )
 
 
@@ -264,8 +271,8 @@ async def fresh_chain_first(
         hi = min(max_dte, min_dte + span)
         if hi >= max_dte:
             break
-        near = await _try_chain(ctx, underlying, min_dte, hi, max_age)
-        if near is not None and any(q.contract.right is right for q in near.quotes):
+        near = await _try_chain(ctx, underlying, min_dte, hi, max_age, right)
+        if near is not None and near.quotes:
             return near
     return await fresh_chain(
         ctx,
@@ -273,11 +280,17 @@ async def fresh_chain_first(
         ctx.today + timedelta(days=min_dte),
         ctx.today + timedelta(days=max_dte),
         max_age,
+        right=right,
     )
 
 
 async def _try_chain(
-    ctx: StrategyContext, underlying: str, lo_dte: int, hi_dte: int, max_age: timedelta
+    ctx: StrategyContext,
+    underlying: str,
+    lo_dte: int,
+    hi_dte: int,
+    max_age: timedelta,
+    right: OptionRight,
 ) -> OptionChain | None:
     try:
         return await fresh_chain(
@@ -287,6 +300,7 @@ async def _try_chain(
             ctx.today + timedelta(days=hi_dte),
             max_age,
             allow_empty=True,
+            right=right,
         )
     except SkipSymbol:
         return None

@@ -349,12 +349,16 @@ class MomentumWeeklies(Strategy):
             today if p.zero_dte_first and p.min_dte == 0 else max(today, target - timedelta(days=4))
         )
         try:
-            near = await fresh_chain(ctx, sym, first, target, self._max_age, allow_empty=True)
+            near = await fresh_chain(
+                ctx, sym, first, target, self._max_age, allow_empty=True, right=OptionRight.CALL
+            )
         except SkipSymbol:
             near = None
-        if near is not None and any(q.contract.right is OptionRight.CALL for q in near.quotes):
+        if near is not None and near.quotes:
             return near
-        return await fresh_chain(ctx, sym, today, today + timedelta(days=14), self._max_age)
+        return await fresh_chain(
+            ctx, sym, today, today + timedelta(days=14), self._max_age, right=OptionRight.CALL
+        )
 
     # -- entry -----------------------------------------------------------------------------
 

@@ -457,8 +457,9 @@ class Wheel(Strategy):
             )
         last_exp = ctx.today + timedelta(days=p.max_dte)
         chain = await fresh_chain(
-            ctx, sym, ctx.today + timedelta(days=p.min_dte), last_exp, self._max_age
-        )
+            ctx, sym, ctx.today + timedelta(days=p.min_dte), last_exp, self._max_age,
+            right=OptionRight.PUT,
+        )  # fmt: skip
         blocked = await self._earnings_blocked(ctx, sym, last_exp)
         cands = [
             c for c in self._candidates(ctx, chain, OptionRight.PUT, blocked=blocked)
@@ -649,6 +650,7 @@ class Wheel(Strategy):
             ctx.today + timedelta(days=p.min_dte),
             ctx.today + timedelta(days=p.max_dte),
             self._max_age,
+            right=OptionRight.CALL,
         )
         cands = self._candidates(ctx, chain, OptionRight.CALL, min_strike=floor)
         if not cands:
@@ -677,6 +679,7 @@ class Wheel(Strategy):
             ctx.today + timedelta(days=1),
             ctx.today + timedelta(days=2 * dte + 14),
             self._max_age,
+            right=OptionRight.CALL,
         )
         exp = nearest_expiry(chain, ctx.today, dte, min_dte=1, right=OptionRight.CALL)
         q = (

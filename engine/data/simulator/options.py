@@ -297,6 +297,8 @@ class ExpiryRequest:
     expiry: date
     expiry_close: datetime
     strikes: np.ndarray | None = None
+    # Only this side (its rows are the strikes once); None prices calls then puts.
+    right: OptionRight | None = None
 
 
 def build_expiries(
@@ -309,11 +311,13 @@ def build_expiries(
     every expiry even when it was a single strike. Here the per-expiry scalars are computed in
     Python exactly as for one expiry and spread over that expiry's rows, and every array
     operation is element-wise, so each quote is bit-for-bit what pricing its expiry alone
-    gives. Each expiry's rows are its strikes as calls, then the same strikes as puts.
+    gives. Each expiry's rows are its strikes as calls, then the same strikes as puts (or,
+    for a request with a `right`, the strikes once, as that right).
     """
     if not requests:
         return []
     k_parts: list[np.ndarray] = []
+    call_parts: list[np.ndarray] = []
     rows: list[int] = []
     # One row of per-expiry scalars per request, spread over that expiry's rows below.
     scalars: list[tuple[float, ...]] = []
@@ -324,8 +328,14 @@ def build_expiries(
         strikes = req.strikes
         if strikes is None:
             strikes = strike_ladder(style, inputs.spot, t, atm)
-        k_parts += [strikes, strikes]
-        rows.append(2 * int(strikes.size))
+        if req.right is None:
+            k_parts += [strikes, strikes]
+            rows.append(2 * int(strikes.size))
+            call_parts.append(np.arange(2 * int(strikes.size)) < int(strikes.size))
+        else:
+            k_parts.append(strikes)
+            rows.append(int(strikes.size))
+            call_parts.append(np.full(int(strikes.size), req.right is OptionRight.CALL))
         s, r = inputs.spot, inputs.rate
         c = _style_constants(style, inputs.seed)
         q = c.div
@@ -360,8 +370,7 @@ def build_expiries(
         return out
 
     k2 = np.concatenate(k_parts)
-    # Each expiry's rows: its strikes as calls, then the same strikes as puts.
-    is_call = np.concatenate([np.arange(m) < m // 2 for m in rows])
+    is_call = np.concatenate(call_parts)
     (skew_c, smile_c, frac1_c, lo_c, hi_c, half_c, oi_c, size_c, amer_c, key_c) = range(12, 22)
     s_ = spread(0)
     z2 = np.minimum(np.maximum(np.log(k2 / spread(4)) / spread(5), -4.0), 4.0)
@@ -667,6 +676,8 @@ class ChainCache:
         self._inputs_for = inputs_for
         self._stamp: datetime | None = None
         self._blocks: dict[tuple[str, date], ExpiryBlock] = {}
+        # (underlying, expiry, right) -> one side of an expiry, for one-sided chain reads
+        self._sides: dict[tuple[str, date, OptionRight], ExpiryBlock] = {}
         # (underlying, expiry) -> (strike, right) -> quote priced outside a block
         self._singles: dict[tuple[str, date], dict[tuple[float, OptionRight], OptionQuote]] = {}
         # (underlying, expiry) -> strike -> the last instant a single of it was asked for
@@ -678,6 +689,7 @@ class ChainCache:
         if self._stamp != now:
             self._stamp = now
             self._blocks.clear()
+            self._sides.clear()
             self._singles.clear()
             cutoff = now - self.RECENT
             for group in list(self._recent):
@@ -702,6 +714,7 @@ class ChainCache:
             "contract_groups": len(self.contracts),
             "contracts": sum(len(g) for g in self.contracts.values()),
             "chain_blocks": len(self._blocks),
+            "chain_sides": len(self._sides),
             "chain_singles": len(self._singles),
             "chain_recent": len(self._recent),
         }
@@ -713,22 +726,80 @@ class ChainCache:
     def block(self, inputs: ChainInputs, expiry: date) -> ExpiryBlock:
         return self.blocks(inputs, [expiry])[0]
 
-    def blocks(self, inputs: ChainInputs, expiries: Sequence[date]) -> list[ExpiryBlock]:
-        """Every strike of each of `expiries` (one underlying); missing ones in one pass."""
+    def blocks(
+        self, inputs: ChainInputs, expiries: Sequence[date], right: OptionRight | None = None
+    ) -> list[ExpiryBlock]:
+        """Every strike of each of `expiries` (one underlying), both rights or only `right`;
+        missing ones in one pass.
+
+        A one-sided read prices only that side: most strategies read only calls or only puts,
+        and the American early-exercise premium of the puts is the costliest part of a pass.
+        Quotes are element-wise, so a side's quotes equal the full block's.
+        """
         self._at(inputs.now)
+        if right is not None:
+            return self._side_blocks(inputs, expiries, right)
         sym = inputs.style.symbol
         todo = [e for e in dict.fromkeys(expiries) if (sym, e) not in self._blocks]
+        for e in list(todo):
+            calls = self._sides.get((sym, e, OptionRight.CALL))
+            puts = self._sides.get((sym, e, OptionRight.PUT))
+            if calls is not None and puts is not None:
+                # Calls then puts, each ascending by strike: what a full pass gives.
+                self._blocks[(sym, e)] = ExpiryBlock(
+                    e, calls.quotes + puts.quotes, {**calls.by_key, **puts.by_key}
+                )
+                todo.remove(e)
         if todo:
             built = build_expiries(
                 [ExpiryRequest(inputs, e, self._calendar.session_close(e)) for e in todo],
                 self.contracts,
             )
             for e, block in zip(todo, built, strict=True):
-                singles = self._singles.get((sym, e))
-                if singles:
-                    block = _reuse_singles(block, singles)
-                self._blocks[(sym, e)] = block
+                self._blocks[(sym, e)] = _reuse_singles(block, self._handed_out(sym, e))
         return [self._blocks[(sym, e)] for e in expiries]
+
+    def _side_blocks(
+        self, inputs: ChainInputs, expiries: Sequence[date], right: OptionRight
+    ) -> list[ExpiryBlock]:
+        sym = inputs.style.symbol
+        todo: list[date] = []
+        for e in dict.fromkeys(expiries):
+            if (sym, e, right) in self._sides:
+                continue
+            full = self._blocks.get((sym, e))
+            if full is None:
+                todo.append(e)
+                continue
+            quotes = tuple(q for q in full.quotes if q.contract.right is right)
+            self._sides[(sym, e, right)] = ExpiryBlock(
+                e, quotes, {k: q for k, q in full.by_key.items() if k[1] is right}
+            )
+        if todo:
+            built = build_expiries(
+                [
+                    ExpiryRequest(inputs, e, self._calendar.session_close(e), right=right)
+                    for e in todo
+                ],
+                self.contracts,
+            )
+            for e, block in zip(todo, built, strict=True):
+                self._sides[(sym, e, right)] = _reuse_singles(block, self._singles.get((sym, e)))
+        return [self._sides[(sym, e, right)] for e in expiries]
+
+    def _handed_out(
+        self, sym: str, expiry: date
+    ) -> dict[tuple[float, OptionRight], OptionQuote] | None:
+        """Quote objects of (sym, expiry) already given out at this instant outside a block."""
+        found: dict[tuple[float, OptionRight], OptionQuote] = {}
+        for right in (OptionRight.CALL, OptionRight.PUT):
+            side = self._sides.get((sym, expiry, right))
+            if side is not None:
+                found.update(side.by_key)
+        singles = self._singles.get((sym, expiry))
+        if singles:
+            found.update({k: q for k, q in singles.items() if k not in found})
+        return found or None
 
     def expect(self, inputs: ChainInputs, expiry: date, strikes: Sequence[float]) -> None:
         """Note that these strikes are about to be asked for at this instant (a batch read),
@@ -757,9 +828,13 @@ class ChainCache:
         asked = self._recent.setdefault(group, {})
         found: dict[tuple[float, OptionRight], OptionQuote] = {}
         missing: list[float] = []
+        sides = self._sides
         for key in wanted:
             asked[key[0]] = now
             q = block.by_key.get(key) if block is not None else None
+            if q is None and sides:
+                side = sides.get((sym, expiry, key[1]))
+                q = side.by_key.get(key) if side is not None else None
             if q is None:
                 q = singles.get(key)
             if q is None:
@@ -836,11 +911,11 @@ _MAX_CONTRACTS = 20_000  # (underlying, expiry) groups of interned contracts kep
 
 
 def _reuse_singles(
-    block: ExpiryBlock, singles: dict[tuple[float, OptionRight], OptionQuote]
+    block: ExpiryBlock, singles: dict[tuple[float, OptionRight], OptionQuote] | None
 ) -> ExpiryBlock:
     """`block` with the quote objects already handed out at this instant put back in place
     (equal values; the same objects, so chain and single reads agree by identity too)."""
-    if not any(key in block.by_key for key in singles):
+    if not singles or not any(key in block.by_key for key in singles):
         return block
     # by_key was filled in quote order, one entry per quote.
     quotes = tuple(singles.get(key, q) for key, q in zip(block.by_key, block.quotes, strict=True))

@@ -92,22 +92,27 @@ def _quote(bp: float, ap: float) -> dict[str, Any]:
 def option_chain(query: dict[str, list[str]]) -> dict[str, Any]:
     assert query["__path__"] == ["/v1beta1/options/snapshots/AAPL"]
     assert query["feed"] == ["indicative"]
+    snaps = _chain_snapshots()
+    if "type" in query:  # Alpaca's own filter: C or P in the OCC symbol
+        letter = {"call": "C", "put": "P"}[query["type"][0]]
+        snaps = {k: v for k, v in snaps.items() if k[10] == letter}
+    return {"next_page_token": None, "snapshots": snaps}
+
+
+def _chain_snapshots() -> dict[str, Any]:
     return {
-        "next_page_token": None,
-        "snapshots": {
-            "AAPL250321C00250000": {
-                "greeks": {"delta": 0.35, "gamma": 0.03, "rho": 0.05, "theta": -0.12, "vega": 0.25},
-                "impliedVolatility": 0.28,
-                "latestQuote": _quote(3.10, 3.25),
-                "latestTrade": {"c": "I", "p": 3.2, "s": 1, "t": "2025-03-03T14:50:00Z", "x": "N"},
-                "dailyBar": bar("2025-03-03T05:00:00Z", 3.0, 3.3, 2.9, 3.2, 850),
-            },
-            "AAPL250321P00230000": {  # no greeks from Alpaca: computed by engine.pricing
-                "latestQuote": _quote(2.40, 2.55),
-            },
-            "AAPL250321C00400000": {"latestQuote": _quote(0.0, 0.0)},  # nothing quoted
-            "AAPL250321P00200000": {"latestQuote": _quote(1.50, 1.20)},  # crossed
+        "AAPL250321C00250000": {
+            "greeks": {"delta": 0.35, "gamma": 0.03, "rho": 0.05, "theta": -0.12, "vega": 0.25},
+            "impliedVolatility": 0.28,
+            "latestQuote": _quote(3.10, 3.25),
+            "latestTrade": {"c": "I", "p": 3.2, "s": 1, "t": "2025-03-03T14:50:00Z", "x": "N"},
+            "dailyBar": bar("2025-03-03T05:00:00Z", 3.0, 3.3, 2.9, 3.2, 850),
         },
+        "AAPL250321P00230000": {  # no greeks from Alpaca: computed by engine.pricing
+            "latestQuote": _quote(2.40, 2.55),
+        },
+        "AAPL250321C00400000": {"latestQuote": _quote(0.0, 0.0)},  # nothing quoted
+        "AAPL250321P00200000": {"latestQuote": _quote(1.50, 1.20)},  # crossed
     }
 
 
@@ -198,6 +203,24 @@ async def test_option_chain_when_mixed_rows_then_alpaca_greeks_computed_greeks_a
     assert put.theta is not None
     assert put.theta < 0
     assert "crossed" in caplog.text
+
+
+async def test_option_chain_when_one_right_asked_then_type_sent_and_only_that_side(
+    data: AlpacaData, fake: FakeAlpaca
+) -> None:
+    seen: list[dict[str, list[str]]] = []
+
+    def recording(query: dict[str, list[str]]) -> dict[str, Any]:
+        seen.append(query)
+        return option_chain(query)
+
+    fake.data["/v1beta1/options/snapshots/"] = recording
+    puts = await data.option_chain("AAPL", date(2025, 3, 1), date(2025, 4, 30), OptionRight.PUT)
+    assert seen[-1]["type"] == ["put"]
+    assert [q.symbol for q in puts] == ["AAPL250321P00230000"]
+    both = await data.option_chain("AAPL", date(2025, 3, 1), date(2025, 4, 30))
+    assert "type" not in seen[-1]
+    assert [q.symbol for q in both] == ["AAPL250321C00250000", "AAPL250321P00230000"]
 
 
 async def test_earnings_when_no_secondary_source_then_empty_not_invented(data: AlpacaData) -> None:

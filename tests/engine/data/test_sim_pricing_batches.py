@@ -13,7 +13,7 @@ from engine.data.simulator.options import (
     build_expiry,
     listed_expiries,
 )
-from engine.domain import BarInterval, OptionContract
+from engine.domain import BarInterval, OptionContract, OptionQuote, OptionRight
 
 SYMBOLS = ("SPY", "SPX", "NVDA", "AMC", "IWM")
 
@@ -99,3 +99,44 @@ def test_intraday_bars_when_asked_again_later_then_same_as_a_fresh_market(
             assert all(min(b.end, cal.session_close(b.session_date)) <= now for b in cached)
             cached.clear()  # callers own the list they get
             assert sim.intraday_bars_sync("TSLA", interval, start, now) == again
+
+
+def _side(chain_quotes: tuple[OptionQuote, ...], right: OptionRight) -> tuple[OptionQuote, ...]:
+    return tuple(q for q in chain_quotes if q.contract.right is right)
+
+
+def test_option_chain_when_one_right_asked_then_equals_that_side_of_the_full_chain(
+    sim: SimulatedMarket, sim_clock
+) -> None:
+    """A one-sided read (priced alone) equals the full chain's side, float for float, in
+    either order of reads at one instant; and a full read after both sides is their union."""
+    today = sim.start_time.date()
+    lo, hi = today, today + timedelta(days=60)
+    for minutes, sym in ((61, "NVDA"), (62, "SPX"), (63, "AMC")):
+        # Sides first (each priced alone), then the full chain assembled from them.
+        sim_clock.set(sim.start_time + timedelta(minutes=minutes))
+        calls = sim.option_chain_sync(sym, lo, hi, OptionRight.CALL)
+        puts = sim.option_chain_sync(sym, lo, hi, OptionRight.PUT)
+        assembled = sim.option_chain_sync(sym, lo, hi)
+        assert calls.quotes
+        assert puts.quotes
+        assert all(q.contract.right is OptionRight.CALL for q in calls.quotes)
+        assert all(q.contract.right is OptionRight.PUT for q in puts.quotes)
+        # Full first at a fresh instant: the sides are then cut from it.
+        sim_clock.set(sim.start_time + timedelta(minutes=minutes + 30))
+        sim_clock.set(sim.start_time + timedelta(minutes=minutes))
+        full = sim.option_chain_sync(sym, lo, hi)
+        assert full.quotes == assembled.quotes
+        assert _side(full.quotes, OptionRight.CALL) == calls.quotes
+        assert _side(full.quotes, OptionRight.PUT) == puts.quotes
+        assert sim.option_chain_sync(sym, lo, hi, OptionRight.PUT).quotes == puts.quotes
+
+
+def test_option_quote_when_its_side_was_read_then_the_same_object(
+    sim: SimulatedMarket, sim_clock
+) -> None:
+    sim_clock.set(sim.start_time + timedelta(minutes=77))
+    today = sim.start_time.date()
+    calls = sim.option_chain_sync("NVDA", today, today + timedelta(days=30), OptionRight.CALL)
+    q = calls.quotes[len(calls.quotes) // 2]
+    assert sim.option_quote_sync(q.contract) is q

@@ -17,6 +17,7 @@ from engine.domain import (
     Bar,
     BarInterval,
     Equity,
+    OptionRight,
     OrderLeg,
     OrderType,
     Portfolio,
@@ -64,9 +65,15 @@ class Flaky:
         await self._gate()
         return await self.inner.latest_quote(symbol)
 
-    async def option_chain(self, underlying: str, min_expiry: date, max_expiry: date):
+    async def option_chain(
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
+    ):
         await self._gate()
-        return await self.inner.option_chain(underlying, min_expiry, max_expiry)
+        return await self.inner.option_chain(underlying, min_expiry, max_expiry, right)
 
     async def option_quote(self, contract):
         await self._gate()

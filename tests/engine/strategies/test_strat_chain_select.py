@@ -155,3 +155,18 @@ def test_this_friday() -> None:
     assert cs.this_friday(date(2025, 3, 3)) == date(2025, 3, 7)
     assert cs.this_friday(date(2025, 3, 7)) == date(2025, 3, 7)
     assert cs.this_friday(date(2025, 3, 8)) == date(2025, 3, 14)
+
+
+def test_chain_index_when_chain_dropped_then_its_entry_goes_with_it() -> None:
+    """The per-chain index holds its chain weakly: a chain nobody holds any more is not kept
+    alive (with its quotes) by the index, and a later chain reusing its id starts fresh."""
+    import gc
+
+    chain = _chain()
+    key = id(chain)
+    rows = cs.for_expiry(chain, EXPIRIES[1], OptionRight.CALL)
+    assert rows == chain.for_expiry(EXPIRIES[1], OptionRight.CALL)
+    assert key in cs._INDEX
+    del chain, rows
+    gc.collect()
+    assert key not in cs._INDEX

@@ -19,7 +19,7 @@ from strat_fixtures import (
 from test_strat_wheel import EXPIRIES, NOW, SYM, TODAY, rank_closes
 
 from engine.data.memory import InMemoryMarketData
-from engine.domain import OptionChain
+from engine.domain import OptionChain, OptionRight
 from engine.pricing import black_scholes
 from engine.strategies import wheel as wheel_mod
 from engine.strategies.wheel import EPS, Wheel, WheelParams, lowest_put_strike
@@ -64,9 +64,11 @@ class _CountingMarket:
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
-    async def option_chain(self, underlying: str, lo: object, hi: object) -> OptionChain:
+    async def option_chain(
+        self, underlying: str, lo: object, hi: object, right: OptionRight | None = None
+    ) -> OptionChain:
         self.chain_reads += 1
-        return await self._inner.option_chain(underlying, lo, hi)  # type: ignore[arg-type]
+        return await self._inner.option_chain(underlying, lo, hi, right)  # type: ignore[arg-type]
 
 
 async def _decide(

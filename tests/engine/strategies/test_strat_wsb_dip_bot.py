@@ -264,7 +264,11 @@ async def test_entry_when_no_chain_then_no_trade() -> None:
 
 class BrokenChainData(InMemoryMarketData):
     async def option_chain(
-        self, underlying: str, min_expiry: date, max_expiry: date
+        self,
+        underlying: str,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
     ) -> OptionChain:
         raise BadMarketData(f"chain {underlying}: spot=nan must be a finite positive price")
 
