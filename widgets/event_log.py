@@ -7,12 +7,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
+from textual.cache import LRUCache
+from textual.strip import Strip
 from textual.widgets import RichLog
 
 from widgets.styles import ThemeAware
 
 NEW_YORK = ZoneInfo("America/New_York")
-DEFAULT_MAX_LINES = 500
+DEFAULT_MAX_LINES = 300  # the desk keeps as many (MAX_LOG_HISTORY) to refill it
+# RichLog caches 1,024 rendered lines keyed by absolute line number. A log that keeps
+# scrolling never hits an old key again, so that cache only ever fills up: over a long run it
+# held more lines than the log itself (each a Strip with its own caches). A couple of screens
+# of lines covers every repaint.
+LINE_CACHE = 160
 LEVELS = ("debug", "info", "fill", "warning", "error")
 
 
@@ -29,6 +36,7 @@ class EventLog(ThemeAware, RichLog):
         super().__init__(
             max_lines=max_lines, wrap=False, markup=False, highlight=False, id=id, classes=classes
         )
+        self._line_cache: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(LINE_CACHE)
         self.lines_written = 0
         self._history: deque[tuple[datetime | None, str, str]] = deque(maxlen=max_lines)
 

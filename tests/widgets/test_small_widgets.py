@@ -256,3 +256,19 @@ async def test_log_when_theme_switches_then_old_lines_recoloured() -> None:
         assert spans
         assert after.lower() in spans[0].lower()
         assert len(log.lines) == 1
+
+
+async def test_log_when_it_keeps_scrolling_then_rendered_line_cache_stays_bounded() -> None:
+    """Every new line scrolls the log to a new absolute line number, so RichLog's line cache
+    never hits an old key: without a bound of its own it fills to 1,024 strips."""
+    from widgets.event_log import LINE_CACHE
+
+    log = EventLog(max_lines=300)
+    async with Host(log).run_test(size=(80, 40)) as pilot:
+        for i in range(2 * LINE_CACHE):
+            log.add(NOW, "info", f"event {i}")
+            await pilot.pause()
+        assert log.lines_written == 2 * LINE_CACHE
+        assert 0 < len(log._line_cache) <= LINE_CACHE
+        last = log.render_line(log.scrollable_content_region.height - 1).text
+        assert f"event {2 * LINE_CACHE - 1}" in last

@@ -775,7 +775,7 @@ class SimulatedMarket:
                 if expiry in listed:
                     todo.append((inputs, expiry, group))
                     # announced first, so the first miss prices every group in one pass
-                    self._chains.expect(inputs, expiry, [float(c.strike) for c in group])
+                    self._chains.expect(inputs, expiry, [(float(c.strike), c.right) for c in group])
         out: dict[OptionContract, OptionQuote] = {}
         for inputs, expiry, group in todo:
             wanted = [(float(c.strike), c.right) for c in group]

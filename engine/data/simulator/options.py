@@ -680,8 +680,8 @@ class ChainCache:
         self._sides: dict[tuple[str, date, OptionRight], ExpiryBlock] = {}
         # (underlying, expiry) -> (strike, right) -> quote priced outside a block
         self._singles: dict[tuple[str, date], dict[tuple[float, OptionRight], OptionQuote]] = {}
-        # (underlying, expiry) -> strike -> the last instant a single of it was asked for
-        self._recent: dict[tuple[str, date], dict[float, datetime]] = {}
+        # (underlying, expiry) -> (strike, right) -> the last instant it was asked for alone
+        self._recent: dict[tuple[str, date], dict[tuple[float, OptionRight], datetime]] = {}
         self.contracts: Contracts = {}
         self._day: date | None = None  # UTC date of the last expired-contract sweep
 
@@ -801,13 +801,15 @@ class ChainCache:
             found.update({k: q for k, q in singles.items() if k not in found})
         return found or None
 
-    def expect(self, inputs: ChainInputs, expiry: date, strikes: Sequence[float]) -> None:
-        """Note that these strikes are about to be asked for at this instant (a batch read),
-        so the first one missing prices them all together."""
+    def expect(
+        self, inputs: ChainInputs, expiry: date, keys: Sequence[tuple[float, OptionRight]]
+    ) -> None:
+        """Note that these (strike, right) contracts are about to be asked for at this instant
+        (a batch read), so the first one missing prices them all together."""
         self._at(inputs.now)
         asked = self._recent.setdefault((inputs.style.symbol, expiry), {})
-        for k in strikes:
-            asked[k] = inputs.now
+        for key in keys:
+            asked[key] = inputs.now
 
     def quote(
         self, inputs: ChainInputs, expiry: date, strike: float, right: OptionRight
@@ -823,22 +825,15 @@ class ChainCache:
         self._at(now)
         sym = inputs.style.symbol
         group = (sym, expiry)
-        block = self._blocks.get(group)
         singles = self._singles.setdefault(group, {})
         asked = self._recent.setdefault(group, {})
         found: dict[tuple[float, OptionRight], OptionQuote] = {}
-        missing: list[float] = []
-        sides = self._sides
+        missing: list[tuple[float, OptionRight]] = []
         for key in wanted:
-            asked[key[0]] = now
-            q = block.by_key.get(key) if block is not None else None
-            if q is None and sides:
-                side = sides.get((sym, expiry, key[1]))
-                q = side.by_key.get(key) if side is not None else None
+            asked[key] = now
+            q = self._priced(group, key, singles)
             if q is None:
-                q = singles.get(key)
-            if q is None:
-                missing.append(key[0])
+                missing.append(key)
             else:
                 found[key] = q
         if missing:
@@ -848,29 +843,42 @@ class ChainCache:
                     found[key] = singles[key]
         return [found[w] for w in wanted]
 
-    def _unpriced(self, group: tuple[str, date]) -> list[float]:
-        """Recently asked strikes of `group` with no quote at this instant yet."""
+    def _priced(
+        self,
+        group: tuple[str, date],
+        key: tuple[float, OptionRight],
+        singles: dict[tuple[float, OptionRight], OptionQuote],
+    ) -> OptionQuote | None:
+        """The quote of `key` already priced at this instant, in a block, a side or alone."""
         block = self._blocks.get(group)
-        singles = self._singles.get(group, {})
-        return [
-            k
-            for k in self._recent.get(group, ())
-            if (k, OptionRight.CALL) not in singles
-            and (block is None or (k, OptionRight.CALL) not in block.by_key)
-        ]
+        q = block.by_key.get(key) if block is not None else None
+        if q is None and self._sides:
+            side = self._sides.get((group[0], group[1], key[1]))
+            q = side.by_key.get(key) if side is not None else None
+        return q if q is not None else singles.get(key)
 
-    def _price_singles(self, inputs: ChainInputs, expiry: date, missing: list[float]) -> None:
+    def _unpriced(self, group: tuple[str, date]) -> list[tuple[float, OptionRight]]:
+        """Recently asked contracts of `group` with no quote at this instant yet."""
+        singles = self._singles.get(group, {})
+        return [k for k in self._recent.get(group, ()) if self._priced(group, k, singles) is None]
+
+    def _price_singles(
+        self, inputs: ChainInputs, expiry: date, missing: list[tuple[float, OptionRight]]
+    ) -> None:
+        """Prices `missing` with every recently asked contract not priced yet at this instant
+        (of any underlying `inputs_for` knows), one side of one expiry per request: a held
+        call is marked without pricing the put of its strike."""
         sym = inputs.style.symbol
-        groups: dict[tuple[str, date], tuple[ChainInputs, list[float]]] = {
+        wanted: dict[tuple[str, date], tuple[ChainInputs, list[tuple[float, OptionRight]]]] = {
             (sym, expiry): (inputs, missing + self._unpriced((sym, expiry)))
         }
         if self._inputs_for is not None:
             by_symbol: dict[str, ChainInputs | None] = {sym: inputs}
             for group in self._recent:
-                if group in groups:
+                if group in wanted:
                     continue
-                strikes = self._unpriced(group)
-                if not strikes:
+                keys = self._unpriced(group)
+                if not keys:
                     continue
                 other = group[0]
                 if other not in by_symbol:
@@ -880,21 +888,24 @@ class ChainCache:
                     continue
                 listed = listed_expiries(ins.style.daily_expiries, ins.today, self._calendar)
                 if group[1] in listed:
-                    groups[group] = (ins, strikes)
-        keys = list(groups)
-        built = build_expiries(
-            [
-                ExpiryRequest(
-                    ins,
-                    e,
-                    self._calendar.session_close(e),
-                    np.array(sorted(set(strikes)), dtype=np.float64),
-                )
-                for (_, e), (ins, strikes) in groups.items()
-            ],
-            self.contracts,
-        )
-        for group, block in zip(keys, built, strict=True):
+                    wanted[group] = (ins, keys)
+        groups: list[tuple[str, date]] = []
+        requests: list[ExpiryRequest] = []
+        for group, (ins, keys) in wanted.items():
+            for right in (OptionRight.CALL, OptionRight.PUT):
+                strikes = sorted({k for k, r in keys if r is right})
+                if strikes:
+                    groups.append(group)
+                    requests.append(
+                        ExpiryRequest(
+                            ins,
+                            group[1],
+                            self._calendar.session_close(group[1]),
+                            np.array(strikes, dtype=np.float64),
+                            right=right,
+                        )
+                    )
+        for group, block in zip(groups, build_expiries(requests, self.contracts), strict=True):
             self._singles.setdefault(group, {}).update(block.by_key)
 
     def _other_inputs(self, underlying: str, now: datetime) -> ChainInputs | None:
