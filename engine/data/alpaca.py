@@ -305,6 +305,7 @@ class AlpacaData:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         from alpaca.data.enums import OptionsFeed
         from alpaca.data.requests import OptionChainRequest
@@ -319,6 +320,8 @@ class AlpacaData:
             type=None
             if right is None
             else (ContractType.CALL if right is OptionRight.CALL else ContractType.PUT),
+            strike_price_gte=None if strikes is None else strikes[0],
+            strike_price_lte=None if strikes is None else strikes[1],
         )
         raw = await self._get(
             f"option chain {underlying}",
@@ -337,6 +340,8 @@ class AlpacaData:
             if contract.underlying != underlying or not min_expiry <= contract.expiry <= max_expiry:
                 continue
             if right is not None and contract.right is not right:
+                continue
+            if strikes is not None and not strikes[0] <= float(contract.strike) <= strikes[1]:
                 continue
             row = self._option_row(contract, snap, spot, now, oi.get(sym, 0))
             if row is None:

@@ -525,6 +525,7 @@ class CsvReplayMarket:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         inputs, today = self._chain_inputs(underlying)
         wanted = [
@@ -533,7 +534,7 @@ class CsvReplayMarket:
             if min_expiry <= e <= max_expiry
         ]
         quotes: list[OptionQuote] = []
-        for block in self._chains.blocks(inputs, wanted, right):
+        for block in self._chains.blocks(inputs, wanted, right, strikes):
             quotes.extend(block.quotes)
         return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
 
@@ -543,8 +544,9 @@ class CsvReplayMarket:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
-        return self.option_chain_sync(underlying, min_expiry, max_expiry, right)
+        return self.option_chain_sync(underlying, min_expiry, max_expiry, right, strikes)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         inputs, today = self._chain_inputs(contract.underlying)

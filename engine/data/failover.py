@@ -282,10 +282,11 @@ class FailoverFeed:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         return await self._call(
             f"chain {underlying}",
-            lambda s: s.option_chain(underlying, min_expiry, max_expiry, right),
+            lambda s: s.option_chain(underlying, min_expiry, max_expiry, right, strikes),
         )
 
     async def option_quote(self, contract: OptionContract) -> OptionQuote:

@@ -237,6 +237,7 @@ class InMemoryMarketData:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         chain = self._chain_at(underlying)
         rows = [
@@ -244,6 +245,7 @@ class InMemoryMarketData:
             for q in chain.quotes
             if min_expiry <= q.contract.expiry <= max_expiry
             and (right is None or q.contract.right is right)
+            and (strikes is None or strikes[0] <= float(q.contract.strike) <= strikes[1])
         ]
         return chain.filter(rows)
 
@@ -253,8 +255,9 @@ class InMemoryMarketData:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
-        return self.option_chain_sync(underlying, min_expiry, max_expiry, right)
+        return self.option_chain_sync(underlying, min_expiry, max_expiry, right, strikes)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         quote = self._chain_at(contract.underlying).find(contract)

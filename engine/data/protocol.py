@@ -62,10 +62,12 @@ class MarketData(Protocol):
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         """Every listed contract with expiry in [min_expiry, max_expiry] at the clock's now;
-        only calls or only puts with `right` (what a one-sided strategy reads, at a fraction
-        of the pricing or download)."""
+        only calls or only puts with `right`, only strikes in [lo, hi] with `strikes` (what
+        a strategy reads, at a fraction of the pricing or download). An expiry with no
+        strike in the band is left out."""
         ...
 
     async def option_quote(self, contract: OptionContract) -> OptionQuote:

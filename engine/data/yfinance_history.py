@@ -552,11 +552,19 @@ class YFinanceHistory:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
-        return await asyncio.to_thread(self._chain_sync, underlying, min_expiry, max_expiry, right)
+        return await asyncio.to_thread(
+            self._chain_sync, underlying, min_expiry, max_expiry, right, strikes
+        )
 
     def _chain_sync(
-        self, underlying: str, lo: date, hi: date, right: OptionRight | None = None
+        self,
+        underlying: str,
+        lo: date,
+        hi: date,
+        right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         now = self._clock.now()
         expiries = [
@@ -567,7 +575,11 @@ class YFinanceHistory:
             calls, puts = self._source.option_chain(underlying, e)
             for side, frame in ((OptionRight.CALL, calls), (OptionRight.PUT, puts)):
                 if right is None or right is side:
-                    rows.extend(chain_rows(frame, underlying, now))
+                    rows.extend(
+                        q
+                        for q in chain_rows(frame, underlying, now)
+                        if strikes is None or strikes[0] <= float(q.contract.strike) <= strikes[1]
+                    )
         spot = self._spot(underlying)
         return OptionChain(underlying, now, spot, tuple(rows))
 

@@ -31,6 +31,7 @@ from engine.broker.replacement import (
     replacement_request,
     resting_cost,
 )
+from engine.data.batch_quotes import option_quotes
 from engine.data.calendar import MarketCalendar
 from engine.data.protocol import DataUnavailable, MarketData
 from engine.domain import (
@@ -657,12 +658,18 @@ class Engine:
         if not force and last is not None and now - last < self.option_mark_every:
             return
         self._last_option_mark = now
-        for sym, pos in list(self.ledger.positions.items()):
-            if isinstance(pos.instrument, OptionContract):
-                try:
-                    q = await self.market.option_quote(pos.instrument)
-                except (DataUnavailable, BadMarketData):
-                    continue
+        held = [
+            (sym, pos.instrument)
+            for sym, pos in self.ledger.positions.items()
+            if isinstance(pos.instrument, OptionContract)
+        ]
+        if not held:
+            return
+        # One batch: priced one by one, each held contract cost the simulator a pricing pass.
+        quotes = await option_quotes(self.market, [c for _, c in held])
+        for sym, contract in held:
+            q = quotes.get(contract)
+            if q is not None:
                 self.ledger.mark(sym, q.mid)
 
     # ------------------------------------------------------------------ proposals

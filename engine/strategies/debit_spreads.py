@@ -312,9 +312,16 @@ class DebitSpreads(Strategy):
         if trend < p.min_trend_strength:
             raise SkipSymbol(sym, f"no signal: trend {trend:.2f} < {p.min_trend_strength:.2f}")
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
+        # _best_spread reads nothing but calls with a long strike in the band and shorts up to
+        # the widest width above it (a cent of slack: listed strikes are floats of decimals).
+        band = (
+            p.long_strike_min * spot + min(0.0, *p.widths) - 0.01,
+            p.long_strike_max * spot + max(0.0, *p.widths) + 0.01,
+        )
+        # An empty band is reported by _best_spread ("no liquid call pair"), as before.
         chain = await fresh_chain(
             ctx, sym, ctx.today + timedelta(days=p.min_dte), ctx.today + timedelta(days=p.max_dte),
-            self._max_age, right=OptionRight.CALL,
+            self._max_age, right=OptionRight.CALL, strikes=band, allow_empty=True,
         )  # fmt: skip
         best, why = self._best_spread(ctx, chain, spot, trend, rv_hist)
         if best is None:

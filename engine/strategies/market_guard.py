@@ -178,16 +178,22 @@ async def fresh_chain(
     *,
     allow_empty: bool = False,
     right: OptionRight | None = None,
+    strikes: tuple[float, float] | None = None,
 ) -> OptionChain:
     """The chain over [min_expiry, max_expiry] (only `right`'s side when given: a strategy
-    that reads only calls or only puts should not pay for the other side); skips when
+    that reads only calls or only puts should not pay for the other side; likewise only the
+    strikes in `strikes`, for a strategy that provably reads nothing outside); skips when
     unavailable, stale or (unless `allow_empty`, for callers that report a missing expiry
     themselves) empty."""
     try:
-        if right is None:
-            chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry)
-        else:
+        if strikes is not None:
+            chain = await ctx.market.option_chain(
+                underlying, min_expiry, max_expiry, right, strikes
+            )
+        elif right is not None:
             chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry, right)
+        else:
+            chain = await ctx.market.option_chain(underlying, min_expiry, max_expiry)
     except (DataUnavailable, BadMarketData) as exc:
         raise SkipSymbol(underlying, f"no option chain ({exc})") from None
     if ctx.now - chain.ts > max_age:

@@ -724,12 +724,13 @@ class SimulatedMarket:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         inputs, today = self._chain_inputs(underlying)
         expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
         wanted = [e for e in expiries if min_expiry <= e <= max_expiry]
         quotes: list[OptionQuote] = []
-        for block in self._chains.blocks(inputs, wanted, right):
+        for block in self._chains.blocks(inputs, wanted, right, strikes):
             quotes.extend(block.quotes)
         return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
 
@@ -739,8 +740,9 @@ class SimulatedMarket:
         min_expiry: date,
         max_expiry: date,
         right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
-        return self.option_chain_sync(underlying, min_expiry, max_expiry, right)
+        return self.option_chain_sync(underlying, min_expiry, max_expiry, right, strikes)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         inputs, today = self._chain_inputs(contract.underlying)
@@ -782,6 +784,11 @@ class SimulatedMarket:
             for c, q in zip(group, self._chains.quotes(inputs, expiry, wanted), strict=True):
                 out[c] = q
         return out
+
+    async def option_quotes(
+        self, contracts: Sequence[OptionContract]
+    ) -> dict[OptionContract, OptionQuote]:
+        return self.option_quotes_sync(contracts)
 
     # -- earnings ----------------------------------------------------------------------------
 

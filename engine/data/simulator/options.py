@@ -301,6 +301,13 @@ class ExpiryRequest:
     right: OptionRight | None = None
 
 
+def listed_strikes(inputs: ChainInputs, expiry_close: datetime) -> np.ndarray:
+    """The strikes an expiry lists at this instant: what a full pass over it prices (the same
+    calls as `build_expiries` makes, so the same floats)."""
+    t = years_between(inputs.now, expiry_close)
+    return strike_ladder(inputs.style, inputs.spot, t, atm_vol(inputs, t, expiry_close))
+
+
 def build_expiries(
     requests: Sequence[ExpiryRequest],
     contracts: Contracts | None = None,
@@ -678,6 +685,10 @@ class ChainCache:
         self._blocks: dict[tuple[str, date], ExpiryBlock] = {}
         # (underlying, expiry, right) -> one side of an expiry, for one-sided chain reads
         self._sides: dict[tuple[str, date, OptionRight], ExpiryBlock] = {}
+        # (underlying, expiry, right or None, lo, hi) -> the strikes of a band read
+        self._bands: dict[tuple[str, date, OptionRight | None, float, float], ExpiryBlock] = {}
+        # (underlying, expiry) -> every quote priced by a band read at this instant
+        self._banded: dict[tuple[str, date], dict[tuple[float, OptionRight], OptionQuote]] = {}
         # (underlying, expiry) -> (strike, right) -> quote priced outside a block
         self._singles: dict[tuple[str, date], dict[tuple[float, OptionRight], OptionQuote]] = {}
         # (underlying, expiry) -> (strike, right) -> the last instant it was asked for alone
@@ -690,6 +701,8 @@ class ChainCache:
             self._stamp = now
             self._blocks.clear()
             self._sides.clear()
+            self._bands.clear()
+            self._banded.clear()
             self._singles.clear()
             cutoff = now - self.RECENT
             for group in list(self._recent):
@@ -715,6 +728,7 @@ class ChainCache:
             "contracts": sum(len(g) for g in self.contracts.values()),
             "chain_blocks": len(self._blocks),
             "chain_sides": len(self._sides),
+            "chain_bands": len(self._bands),
             "chain_singles": len(self._singles),
             "chain_recent": len(self._recent),
         }
@@ -727,7 +741,11 @@ class ChainCache:
         return self.blocks(inputs, [expiry])[0]
 
     def blocks(
-        self, inputs: ChainInputs, expiries: Sequence[date], right: OptionRight | None = None
+        self,
+        inputs: ChainInputs,
+        expiries: Sequence[date],
+        right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
     ) -> list[ExpiryBlock]:
         """Every strike of each of `expiries` (one underlying), both rights or only `right`;
         missing ones in one pass.
@@ -737,6 +755,8 @@ class ChainCache:
         Quotes are element-wise, so a side's quotes equal the full block's.
         """
         self._at(inputs.now)
+        if strikes is not None:
+            return self._band_blocks(inputs, expiries, right, strikes)
         if right is not None:
             return self._side_blocks(inputs, expiries, right)
         sym = inputs.style.symbol
@@ -787,6 +807,56 @@ class ChainCache:
                 self._sides[(sym, e, right)] = _reuse_singles(block, self._singles.get((sym, e)))
         return [self._sides[(sym, e, right)] for e in expiries]
 
+    def _band_blocks(
+        self,
+        inputs: ChainInputs,
+        expiries: Sequence[date],
+        right: OptionRight | None,
+        band: tuple[float, float],
+    ) -> list[ExpiryBlock]:
+        """Only the listed strikes in [lo, hi] (of `right`, or both): a strategy that reads
+        a narrow band of a long ladder prices that band alone. Cut from a block or side
+        already priced at this instant when there is one."""
+        sym = inputs.style.symbol
+        lo, hi = band
+        todo: list[tuple[date, np.ndarray]] = []
+        for e in dict.fromkeys(expiries):
+            key = (sym, e, right, lo, hi)
+            if key in self._bands:
+                continue
+            src = self._blocks.get((sym, e))
+            if src is None and right is not None:
+                src = self._sides.get((sym, e, right))
+            if src is not None:
+                # by_key holds each quote under its ladder float, in quote order.
+                kept = [
+                    (k, q)
+                    for k, q in src.by_key.items()
+                    if (right is None or k[1] is right) and lo <= k[0] <= hi
+                ]
+                self._bands[key] = ExpiryBlock(e, tuple(q for _, q in kept), dict(kept))
+                continue  # its quotes are in the source block already
+            ladder = listed_strikes(inputs, self._calendar.session_close(e))
+            ks = ladder[(ladder >= lo) & (ladder <= hi)]
+            if ks.size:
+                todo.append((e, ks))
+            else:
+                self._bands[key] = ExpiryBlock(e, (), {})
+        if todo:
+            built = build_expiries(
+                [
+                    ExpiryRequest(inputs, e, self._calendar.session_close(e), ks, right=right)
+                    for e, ks in todo
+                ],
+                self.contracts,
+            )
+            for (e, _), block in zip(todo, built, strict=True):
+                block = _reuse_singles(block, self._handed_out(sym, e))
+                self._bands[(sym, e, right, lo, hi)] = block
+                # Single reads of these contracts (pricing a proposal's legs) find them here.
+                self._banded.setdefault((sym, e), {}).update(block.by_key)
+        return [self._bands[(sym, e, right, lo, hi)] for e in expiries]
+
     def _handed_out(
         self, sym: str, expiry: date
     ) -> dict[tuple[float, OptionRight], OptionQuote] | None:
@@ -796,9 +866,9 @@ class ChainCache:
             side = self._sides.get((sym, expiry, right))
             if side is not None:
                 found.update(side.by_key)
-        singles = self._singles.get((sym, expiry))
-        if singles:
-            found.update({k: q for k, q in singles.items() if k not in found})
+        for extra in (self._banded.get((sym, expiry)), self._singles.get((sym, expiry))):
+            if extra:
+                found.update({k: q for k, q in extra.items() if k not in found})
         return found or None
 
     def expect(
@@ -855,6 +925,9 @@ class ChainCache:
         if q is None and self._sides:
             side = self._sides.get((group[0], group[1], key[1]))
             q = side.by_key.get(key) if side is not None else None
+        if q is None and self._banded:
+            banded = self._banded.get(group)
+            q = banded.get(key) if banded is not None else None
         return q if q is not None else singles.get(key)
 
     def _unpriced(self, group: tuple[str, date]) -> list[tuple[float, OptionRight]]:

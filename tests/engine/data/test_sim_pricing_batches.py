@@ -140,3 +140,29 @@ def test_option_quote_when_its_side_was_read_then_the_same_object(
     calls = sim.option_chain_sync("NVDA", today, today + timedelta(days=30), OptionRight.CALL)
     q = calls.quotes[len(calls.quotes) // 2]
     assert sim.option_quote_sync(q.contract) is q
+
+
+def test_option_chain_when_strike_band_then_equals_the_full_chains_strikes_in_band(
+    sim: SimulatedMarket, sim_clock
+) -> None:
+    """A band read prices only the listed strikes in [lo, hi]; its quotes equal the full
+    chain's there (priced alone, or cut from a chain already priced), and an expiry with no
+    strike in the band is left out."""
+    today = sim.start_time.date()
+    lo_d, hi_d = today, today + timedelta(days=45)
+    for minutes, sym, right in ((91, "NVDA", OptionRight.CALL), (92, "AMC", None)):
+        sim_clock.set(sim.start_time + timedelta(minutes=minutes))
+        spot = sim.latest_quote_sync(sym).last
+        band = (0.95 * spot, 1.10 * spot)
+        banded = sim.option_chain_sync(sym, lo_d, hi_d, right, band)  # priced alone
+        sim_clock.set(sim.start_time + timedelta(minutes=minutes + 30))
+        sim.option_chain_sync(sym, lo_d, hi_d, right)  # another instant: caches dropped
+        sim_clock.set(sim.start_time + timedelta(minutes=minutes))
+        full = sim.option_chain_sync(sym, lo_d, hi_d, right)
+        want = tuple(q for q in full.quotes if band[0] <= float(q.contract.strike) <= band[1])
+        assert want
+        assert len(want) < len(full.quotes)
+        assert banded.quotes == want
+        assert sim.option_chain_sync(sym, lo_d, hi_d, right, band).quotes == want  # cut
+    far = (10_000.0, 20_000.0)
+    assert sim.option_chain_sync("AMC", lo_d, hi_d, None, far).quotes == ()
