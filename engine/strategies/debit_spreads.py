@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from engine.data.chain_reads import ChainRead, prefetch_chains
 from engine.domain import (
     Bar,
     ExitReason,
@@ -168,6 +169,15 @@ def trend_strength(closes: Sequence[float], volumes: Sequence[float]) -> float:
     return (ma_part + mom_part + dir_part + vol_part) / 4.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    """What the entry decided before reading a chain."""
+
+    trend: float
+    rv_hist: Any
+    spot: float
+
+
 class DebitSpreads(Strategy):
     """Bull call spreads on names with a strong trend (spec §6).
 
@@ -280,14 +290,32 @@ class DebitSpreads(Strategy):
         if not ctx.market_open:
             return out
         busy = set(groups) | {p.underlying for p in ctx.pending}
-        for sym in sorted(self.universe()):
-            if sym in busy:
-                continue
+        todo = [sym for sym in sorted(self.universe()) if sym not in busy]
+        # Signals first, then one pricing pass for every chain the loop below may read; the
+        # loop then decides exactly as it would reading each chain in turn. An error is kept
+        # and raised at its symbol's turn, so earlier symbols still decide first.
+        signals: dict[str, _Signal | Exception] = {}
+        if len(busy) < self.params.max_positions:
+            for sym in todo:
+                try:
+                    signals[sym] = await self._signal(ctx, bars, sym)
+                except Exception as exc:
+                    signals[sym] = exc
+            reads = [
+                self._chain_read(ctx, sym, sig.spot)
+                for sym, sig in signals.items()
+                if isinstance(sig, _Signal)
+            ]
+            await prefetch_chains(ctx.market, reads)
+        for sym in todo:
             if len(busy) >= self.params.max_positions:
                 self.skips.record(sym, f"max positions {self.params.max_positions} reached")
                 break
             try:
-                prop = await self._entry(ctx, bars, sym)
+                sig = signals[sym]
+                if isinstance(sig, Exception):
+                    raise sig
+                prop = await self._entry(ctx, bars, sym, sig)
             except SkipSymbol as s:
                 self.skips.record(s.symbol, s.reason)
                 continue
@@ -297,9 +325,8 @@ class DebitSpreads(Strategy):
 
     # -- entry -----------------------------------------------------------------------------
 
-    async def _entry(
-        self, ctx: StrategyContext, bars: Mapping[str, Bar], sym: str
-    ) -> TradeProposal:
+    async def _signal(self, ctx: StrategyContext, bars: Mapping[str, Bar], sym: str) -> _Signal:
+        """The entry signal (trend over the gate) and the spot it prices against."""
         p = self.params
         require_fresh_bar(ctx, bars, sym, self._max_age)
         daily = await fresh_daily_bars(ctx, sym, HISTORY_BARS, min_count=TREND_BARS)
@@ -312,16 +339,40 @@ class DebitSpreads(Strategy):
         if trend < p.min_trend_strength:
             raise SkipSymbol(sym, f"no signal: trend {trend:.2f} < {p.min_trend_strength:.2f}")
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
-        # _best_spread reads nothing but calls with a long strike in the band and shorts up to
-        # the widest width above it (a cent of slack: listed strikes are floats of decimals).
-        band = (
-            p.long_strike_min * spot + min(0.0, *p.widths) - 0.01,
-            p.long_strike_max * spot + max(0.0, *p.widths) + 0.01,
+        return _Signal(trend, rv_hist, spot)
+
+    def _chain_read(self, ctx: StrategyContext, sym: str, spot: float) -> ChainRead:
+        """The chain _best_spread needs: calls in the DTE window, and only strikes in the
+        band of long strikes plus the widths either side (a cent of slack: listed strikes
+        are floats of decimals). It reads nothing outside."""
+        p = self.params
+        return ChainRead(
+            sym,
+            ctx.today + timedelta(days=p.min_dte),
+            ctx.today + timedelta(days=p.max_dte),
+            OptionRight.CALL,
+            (
+                p.long_strike_min * spot + min(0.0, *p.widths) - 0.01,
+                p.long_strike_max * spot + max(0.0, *p.widths) + 0.01,
+            ),
         )
+
+    async def _entry(
+        self,
+        ctx: StrategyContext,
+        bars: Mapping[str, Bar],
+        sym: str,
+        sig: _Signal | None = None,
+    ) -> TradeProposal:
+        p = self.params
+        if sig is None:
+            sig = await self._signal(ctx, bars, sym)
+        trend, rv_hist, spot = sig.trend, sig.rv_hist, sig.spot
+        read = self._chain_read(ctx, sym, spot)
         # An empty band is reported by _best_spread ("no liquid call pair"), as before.
         chain = await fresh_chain(
-            ctx, sym, ctx.today + timedelta(days=p.min_dte), ctx.today + timedelta(days=p.max_dte),
-            self._max_age, right=OptionRight.CALL, strikes=band, allow_empty=True,
+            ctx, sym, read.min_expiry, read.max_expiry, self._max_age,
+            right=read.right, strikes=read.strikes, allow_empty=True,
         )  # fmt: skip
         best, why = self._best_spread(ctx, chain, spot, trend, rv_hist)
         if best is None:

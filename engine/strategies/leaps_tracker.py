@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
+from engine.data.chain_reads import prefetch_chains
 from engine.domain import (
     Bar,
     ExitReason,
@@ -48,11 +49,15 @@ from engine.strategies.indicators import (
 from engine.strategies.market_guard import (
     SkipLog,
     SkipSymbol,
+    first_chain_read,
     fresh_chain_first,
     fresh_daily_bars,
     fresh_option_quote,
 )
 
+# Days past min_dte read first for the entry's expiry: 35 holds a monthly wherever
+# monthlies are listed, 120 a quarterly (see _entry).
+FIRST_SPANS = (35, 120)
 THEMES: Mapping[str, tuple[str, ...]] = {
     "AI": ("NVDA", "AMD", "GOOGL", "MSFT", "META", "ORCL", "CRM", "SNOW"),
     "Cloud": ("MSFT", "AMZN", "GOOGL", "CRM", "SNOW", "DDOG", "NET", "OKTA"),
@@ -390,6 +395,23 @@ class LeapsTracker(Strategy):
                 continue
             ranked.append((-scores.composite, sym, scores, hist[-1].close))
         ranked.sort(key=lambda r: (r[0], r[1]))
+        # One pricing pass for the first chain read (see _entry) of the names the loop below
+        # is likely to reach: it stops after `slots` proposals, and a couple more cover names
+        # it skips. Any other read is priced on its own, as without the prefetch.
+        await prefetch_chains(
+            ctx.market,
+            [
+                first_chain_read(
+                    ctx,
+                    sym,
+                    p.min_dte,
+                    p.max_dte,
+                    right=OptionRight.CALL,
+                    first_span_days=FIRST_SPANS,
+                )
+                for _, sym, _, _ in ranked[: max(slots, 0) + 2]
+            ],
+        )
         out: list[TradeProposal] = []
         for _, sym, scores, _close in ranked:
             if len(out) >= slots or alloc_room <= 0:
@@ -423,7 +445,7 @@ class LeapsTracker(Strategy):
         # Only the earliest call expiry in the window is used: read the window's start first
         # (35 days holds a monthly wherever monthlies are listed; 120 a quarterly).
         chain = await fresh_chain_first(
-            ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL, first_span_days=(35, 120)
+            ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL, first_span_days=FIRST_SPANS
         )
         exps = expiries_in_window(chain, today, p.min_dte, p.max_dte, OptionRight.CALL)
         if not exps:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from engine.data.calendar import MarketCalendar
+from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
 from engine.domain import (
     BadMarketData,
@@ -254,6 +255,25 @@ async def fresh_chain_near(
         ctx.today + timedelta(days=max_dte),
         max_age,
         right=right,
+    )
+
+
+def first_chain_read(
+    ctx: StrategyContext,
+    underlying: str,
+    min_dte: int,
+    max_dte: int,
+    *,
+    right: OptionRight,
+    first_span_days: int | tuple[int, ...],
+) -> ChainRead:
+    """The first chain `fresh_chain_first` reads with these arguments (to prefetch it)."""
+    spans = (first_span_days,) if isinstance(first_span_days, int) else first_span_days
+    hi = max_dte
+    if spans and min(max_dte, min_dte + spans[0]) < max_dte:
+        hi = min_dte + spans[0]
+    return ChainRead(
+        underlying, ctx.today + timedelta(days=min_dte), ctx.today + timedelta(days=hi), right
     )
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.data.calendar import MarketCalendar, default_calendar
+from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
 from engine.data.simulator.earnings import EarningsSchedule, build_schedule
 from engine.data.simulator.intraday import (
@@ -743,6 +744,22 @@ class SimulatedMarket:
         strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         return self.option_chain_sync(underlying, min_expiry, max_expiry, right, strikes)
+
+    async def prefetch_chains(self, reads: Sequence[ChainRead]) -> None:
+        """Price what `reads` will need in one pass (see `engine.data.chain_reads`). A read
+        that cannot be served is skipped here: the read itself reports why."""
+        items: list[
+            tuple[ChainInputs, Sequence[date], OptionRight | None, tuple[float, float] | None]
+        ] = []
+        for r in reads:
+            try:
+                inputs, today = self._chain_inputs(r.underlying)
+            except (LookupError, ValueError, ArithmeticError):
+                continue
+            expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
+            wanted = [e for e in expiries if r.min_expiry <= e <= r.max_expiry]
+            items.append((inputs, wanted, r.right, r.strikes))
+        self._chains.prefetch(items)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         inputs, today = self._chain_inputs(contract.underlying)

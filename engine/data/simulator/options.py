@@ -747,115 +747,154 @@ class ChainCache:
         right: OptionRight | None = None,
         strikes: tuple[float, float] | None = None,
     ) -> list[ExpiryBlock]:
-        """Every strike of each of `expiries` (one underlying), both rights or only `right`;
-        missing ones in one pass.
+        """Every strike of each of `expiries` (one underlying), both rights or only `right`,
+        all listed strikes or only those in `strikes`; missing ones in one pass.
 
         A one-sided read prices only that side: most strategies read only calls or only puts,
         and the American early-exercise premium of the puts is the costliest part of a pass.
-        Quotes are element-wise, so a side's quotes equal the full block's.
+        A band prices only its strikes. Quotes are element-wise, so they equal the full
+        block's.
         """
         self._at(inputs.now)
-        if strikes is not None:
-            return self._band_blocks(inputs, expiries, right, strikes)
+        self._run(self._plan(inputs, expiries, right, strikes, set()))
+        return [self._lookup(inputs.style.symbol, e, right, strikes) for e in expiries]
+
+    def prefetch(
+        self,
+        reads: Sequence[
+            tuple[ChainInputs, Sequence[date], OptionRight | None, tuple[float, float] | None]
+        ],
+    ) -> None:
+        """Price what several chain reads at this instant (of any underlyings) are missing,
+        all in one pass: a pass has a fixed cost of about a hundred array operations, which
+        dominated strategies that read a small chain for each of many names in turn."""
+        planned: set[tuple[object, ...]] = set()
+        todo: list[tuple[ExpiryRequest, Callable[[ExpiryBlock], None]]] = []
+        for inputs, expiries, right, strikes in reads:
+            self._at(inputs.now)
+            todo += self._plan(inputs, expiries, right, strikes, planned)
+        self._run(todo)
+
+    def _lookup(
+        self, sym: str, e: date, right: OptionRight | None, band: tuple[float, float] | None
+    ) -> ExpiryBlock:
+        if band is not None:
+            return self._bands[(sym, e, right, band[0], band[1])]
         if right is not None:
-            return self._side_blocks(inputs, expiries, right)
-        sym = inputs.style.symbol
-        todo = [e for e in dict.fromkeys(expiries) if (sym, e) not in self._blocks]
-        for e in list(todo):
-            calls = self._sides.get((sym, e, OptionRight.CALL))
-            puts = self._sides.get((sym, e, OptionRight.PUT))
-            if calls is not None and puts is not None:
-                # Calls then puts, each ascending by strike: what a full pass gives.
-                self._blocks[(sym, e)] = ExpiryBlock(
-                    e, calls.quotes + puts.quotes, {**calls.by_key, **puts.by_key}
-                )
-                todo.remove(e)
-        if todo:
-            built = build_expiries(
-                [ExpiryRequest(inputs, e, self._calendar.session_close(e)) for e in todo],
-                self.contracts,
-            )
-            for e, block in zip(todo, built, strict=True):
-                self._blocks[(sym, e)] = _reuse_singles(block, self._handed_out(sym, e))
-        return [self._blocks[(sym, e)] for e in expiries]
+            return self._sides[(sym, e, right)]
+        return self._blocks[(sym, e)]
 
-    def _side_blocks(
-        self, inputs: ChainInputs, expiries: Sequence[date], right: OptionRight
-    ) -> list[ExpiryBlock]:
-        sym = inputs.style.symbol
-        todo: list[date] = []
-        for e in dict.fromkeys(expiries):
-            if (sym, e, right) in self._sides:
-                continue
-            full = self._blocks.get((sym, e))
-            if full is None:
-                todo.append(e)
-                continue
-            quotes = tuple(q for q in full.quotes if q.contract.right is right)
-            self._sides[(sym, e, right)] = ExpiryBlock(
-                e, quotes, {k: q for k, q in full.by_key.items() if k[1] is right}
-            )
+    def _run(self, todo: list[tuple[ExpiryRequest, Callable[[ExpiryBlock], None]]]) -> None:
         if todo:
-            built = build_expiries(
-                [
-                    ExpiryRequest(inputs, e, self._calendar.session_close(e), right=right)
-                    for e in todo
-                ],
-                self.contracts,
-            )
-            for e, block in zip(todo, built, strict=True):
-                self._sides[(sym, e, right)] = _reuse_singles(block, self._singles.get((sym, e)))
-        return [self._sides[(sym, e, right)] for e in expiries]
+            built = build_expiries([req for req, _ in todo], self.contracts)
+            for (_, store), block in zip(todo, built, strict=True):
+                store(block)
 
-    def _band_blocks(
+    def _plan(
         self,
         inputs: ChainInputs,
         expiries: Sequence[date],
         right: OptionRight | None,
+        band: tuple[float, float] | None,
+        planned: set[tuple[object, ...]],
+    ) -> list[tuple[ExpiryRequest, Callable[[ExpiryBlock], None]]]:
+        """What a read is missing: what can be cut from blocks priced already is stored at
+        once; the rest is returned as requests, each with where its block goes."""
+        sym = inputs.style.symbol
+        todo: list[tuple[ExpiryRequest, Callable[[ExpiryBlock], None]]] = []
+        for e in dict.fromkeys(expiries):
+            key: tuple[object, ...] = (sym, e, right, band)
+            if key in planned:
+                continue
+            planned.add(key)
+            close = self._calendar.session_close(e)
+            if band is not None:
+                req = self._plan_band(inputs, e, right, band, close)
+            elif right is not None:
+                req = self._plan_side(sym, e, right, inputs, close)
+            else:
+                req = self._plan_full(sym, e, inputs, close)
+            if req is not None:
+                todo.append(req)
+        return todo
+
+    def _plan_full(
+        self, sym: str, e: date, inputs: ChainInputs, close: datetime
+    ) -> tuple[ExpiryRequest, Callable[[ExpiryBlock], None]] | None:
+        if (sym, e) in self._blocks:
+            return None
+        calls = self._sides.get((sym, e, OptionRight.CALL))
+        puts = self._sides.get((sym, e, OptionRight.PUT))
+        if calls is not None and puts is not None:
+            # Calls then puts, each ascending by strike: what a full pass gives.
+            self._blocks[(sym, e)] = ExpiryBlock(
+                e, calls.quotes + puts.quotes, {**calls.by_key, **puts.by_key}
+            )
+            return None
+
+        def store(block: ExpiryBlock) -> None:
+            self._blocks[(sym, e)] = _reuse_singles(block, self._handed_out(sym, e))
+
+        return ExpiryRequest(inputs, e, close), store
+
+    def _plan_side(
+        self, sym: str, e: date, right: OptionRight, inputs: ChainInputs, close: datetime
+    ) -> tuple[ExpiryRequest, Callable[[ExpiryBlock], None]] | None:
+        if (sym, e, right) in self._sides:
+            return None
+        full = self._blocks.get((sym, e))
+        if full is not None:
+            quotes = tuple(q for q in full.quotes if q.contract.right is right)
+            self._sides[(sym, e, right)] = ExpiryBlock(
+                e, quotes, {k: q for k, q in full.by_key.items() if k[1] is right}
+            )
+            return None
+
+        def store(block: ExpiryBlock) -> None:
+            self._sides[(sym, e, right)] = _reuse_singles(block, self._singles.get((sym, e)))
+
+        return ExpiryRequest(inputs, e, close, right=right), store
+
+    def _plan_band(
+        self,
+        inputs: ChainInputs,
+        e: date,
+        right: OptionRight | None,
         band: tuple[float, float],
-    ) -> list[ExpiryBlock]:
-        """Only the listed strikes in [lo, hi] (of `right`, or both): a strategy that reads
-        a narrow band of a long ladder prices that band alone. Cut from a block or side
-        already priced at this instant when there is one."""
+        close: datetime,
+    ) -> tuple[ExpiryRequest, Callable[[ExpiryBlock], None]] | None:
+        """Only the listed strikes in [lo, hi] (of `right`, or both), cut from a block or
+        side already priced at this instant when there is one."""
         sym = inputs.style.symbol
         lo, hi = band
-        todo: list[tuple[date, np.ndarray]] = []
-        for e in dict.fromkeys(expiries):
-            key = (sym, e, right, lo, hi)
-            if key in self._bands:
-                continue
-            src = self._blocks.get((sym, e))
-            if src is None and right is not None:
-                src = self._sides.get((sym, e, right))
-            if src is not None:
-                # by_key holds each quote under its ladder float, in quote order.
-                kept = [
-                    (k, q)
-                    for k, q in src.by_key.items()
-                    if (right is None or k[1] is right) and lo <= k[0] <= hi
-                ]
-                self._bands[key] = ExpiryBlock(e, tuple(q for _, q in kept), dict(kept))
-                continue  # its quotes are in the source block already
-            ladder = listed_strikes(inputs, self._calendar.session_close(e))
-            ks = ladder[(ladder >= lo) & (ladder <= hi)]
-            if ks.size:
-                todo.append((e, ks))
-            else:
-                self._bands[key] = ExpiryBlock(e, (), {})
-        if todo:
-            built = build_expiries(
-                [
-                    ExpiryRequest(inputs, e, self._calendar.session_close(e), ks, right=right)
-                    for e, ks in todo
-                ],
-                self.contracts,
-            )
-            for (e, _), block in zip(todo, built, strict=True):
-                block = _reuse_singles(block, self._handed_out(sym, e))
-                self._bands[(sym, e, right, lo, hi)] = block
-                # Single reads of these contracts (pricing a proposal's legs) find them here.
-                self._banded.setdefault((sym, e), {}).update(block.by_key)
-        return [self._bands[(sym, e, right, lo, hi)] for e in expiries]
+        key = (sym, e, right, lo, hi)
+        if key in self._bands:
+            return None
+        src = self._blocks.get((sym, e))
+        if src is None and right is not None:
+            src = self._sides.get((sym, e, right))
+        if src is not None:
+            # by_key holds each quote under its ladder float, in quote order.
+            kept = [
+                (k, q)
+                for k, q in src.by_key.items()
+                if (right is None or k[1] is right) and lo <= k[0] <= hi
+            ]
+            self._bands[key] = ExpiryBlock(e, tuple(q for _, q in kept), dict(kept))
+            return None  # its quotes are in the source block already
+        ladder = listed_strikes(inputs, close)
+        ks = ladder[(ladder >= lo) & (ladder <= hi)]
+        if not ks.size:
+            self._bands[key] = ExpiryBlock(e, (), {})
+            return None
+
+        def store(block: ExpiryBlock) -> None:
+            block = _reuse_singles(block, self._handed_out(sym, e))
+            self._bands[key] = block
+            # Single reads of these contracts (pricing a proposal's legs) find them here.
+            self._banded.setdefault((sym, e), {}).update(block.by_key)
+
+        return ExpiryRequest(inputs, e, close, ks, right=right), store
 
     def _handed_out(
         self, sym: str, expiry: date
