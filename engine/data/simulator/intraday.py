@@ -123,10 +123,18 @@ def minute_path(
     c: float,
     volume: float,
     n: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
+    draws: SessionDraws | None = None,
 ) -> MinuteArrays:
-    """Minute bars for one session whose aggregate is exactly the daily bar (o, h, low, c, volume)."""
-    d = session_closes(o, h, low, c, n, rng)
+    """Minute bars for one session whose aggregate is exactly the daily bar (o, h, low, c, volume).
+
+    `draws`: this session's `session_closes` already drawn from `rng`'s stream (e.g. when its
+    closes were read first); the path is then built from them without drawing again."""
+    if draws is None:
+        if rng is None:
+            raise ValueError("minute_path needs an rng or the session's draws")
+        draws = session_closes(o, h, low, c, n, rng)
+    d = draws
     weights, total_w, closes = d.weights, d.total_w, d.closes
 
     # Volumes: integers that sum exactly to the daily volume (largest remainder).

@@ -34,10 +34,11 @@ from engine.data.simulator.earnings import EarningsSchedule, build_schedule
 from engine.data.simulator.intraday import (
     BucketArrays,
     MinuteArrays,
+    SessionDraws,
     aggregate_minutes,
     minute_path,
 )
-from engine.data.simulator.minute_close import minute_closes
+from engine.data.simulator.minute_close import session_draws
 from engine.data.simulator.options import (
     RISK_FREE_RATE,
     ChainCache,
@@ -194,7 +195,8 @@ class SimulatedMarket:
         # Minute closes built without the rest of the minute path (one session's worth): a
         # daily replay reads only the price before the closing minute, once per traded name.
         self._closes_session = -1
-        self._closes_memo: dict[int, np.ndarray] = {}
+        # column -> the session's draws (closes and what minute_path needs besides)
+        self._closes_memo: dict[int, SessionDraws | np.ndarray] = {}
         self._bounds: dict[tuple[int, BarInterval], tuple[list[datetime], list[datetime]]] = {}
         self._inputs_at: datetime | None = None
         self._quotes_at: datetime | None = None
@@ -371,7 +373,13 @@ class SimulatedMarket:
             arrs = MinuteArrays(o, h, lo, c, u.volume)
         else:
             p = self.paths
-            rng = derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
+            memo = self._closes_memo.get(j) if t == self._closes_session else None
+            draws = memo if isinstance(memo, SessionDraws) else None
+            rng = (
+                None
+                if draws is not None
+                else derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
+            )
             arrs = minute_path(
                 float(p.open[t, j]),
                 float(p.high[t, j]),
@@ -380,6 +388,7 @@ class SimulatedMarket:
                 float(p.volume[t, j]),
                 self._minutes[t],
                 rng,
+                draws,
             )
         self._minute_cache.put(key, t, arrs)
         return arrs
@@ -526,23 +535,26 @@ class SimulatedMarket:
             self._closes_memo.clear()
         hit = self._closes_memo.get(j)
         if hit is not None:
-            return hit
+            return hit if isinstance(hit, np.ndarray) else hit.closes
         if spec.scaled is not None:
             u = self._minute_closes(self._col[spec.scaled[0]], t)
             closes: np.ndarray = np.maximum(np.round(u * spec.scaled[1], 2), 0.01)
-        else:
-            p = self.paths
-            rng = derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
-            closes = minute_closes(
-                float(p.open[t, j]),
-                float(p.high[t, j]),
-                float(p.low[t, j]),
-                float(p.close[t, j]),
-                self._minutes[t],
-                rng,
-            )
-        self._closes_memo[j] = closes
-        return closes
+            self._closes_memo[j] = closes
+            return closes
+        p = self.paths
+        rng = derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
+        # The draws are kept, not just the closes: if this session's whole minute path is
+        # wanted later (intraday bars), it is built from them without drawing again.
+        draws = session_draws(
+            float(p.open[t, j]),
+            float(p.high[t, j]),
+            float(p.low[t, j]),
+            float(p.close[t, j]),
+            self._minutes[t],
+            rng,
+        )
+        self._closes_memo[j] = draws
+        return draws.closes
 
     # -- intraday bars -----------------------------------------------------------------------
 

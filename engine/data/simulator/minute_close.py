@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.data.simulator.intraday import session_closes, volume_profile
+from engine.data.simulator.intraday import SessionDraws, session_closes, volume_profile
 
 
 @lru_cache(maxsize=8)
@@ -29,3 +29,11 @@ def minute_closes(
 ) -> np.ndarray:
     """`minute_path(o, h, low, c, volume, n, rng).close` (the volume does not move prices)."""
     return session_closes(o, h, low, c, n, rng, _profile(n)).closes
+
+
+def session_draws(
+    o: float, h: float, low: float, c: float, n: int, rng: np.random.Generator
+) -> SessionDraws:
+    """`session_closes` with the cached volume profile: the draws and closes `minute_path`
+    starts from (pass them to it to build the rest of the path without drawing again)."""
+    return session_closes(o, h, low, c, n, rng, _profile(n))

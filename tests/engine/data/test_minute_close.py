@@ -13,6 +13,7 @@ from manual_clock import ManualClock
 from engine.data import SimulatedMarket, sim_start_time
 from engine.data.simulator.intraday import minute_path
 from engine.data.simulator.minute_close import minute_closes
+from engine.domain import BarInterval
 
 prices = st.floats(min_value=0.01, max_value=20000.0, allow_nan=False, allow_infinity=False)
 
@@ -62,3 +63,25 @@ def test_minute_closes_when_session_changes_then_memo_holds_only_current_session
         market.latest_quote_sync("AAPL")
         assert set(market._closes_memo) == {market._col["AAPL"]}
         assert market._closes_session == market._index[session]
+
+
+def test_minute_path_when_closes_were_read_first_then_built_from_the_same_draws(
+    make_clock: type[ManualClock],
+) -> None:
+    """A quote read first keeps the session's draws; the intraday bars built after it (from
+    those draws, without drawing again) equal the bars of a market that never quoted."""
+    markets = []
+    for quote_first in (True, False):
+        clock = make_clock(sim_start_time())
+        sim = SimulatedMarket(clock)
+        clock.set(sim.start_time + timedelta(minutes=200))
+        if quote_first:
+            sim.latest_quote_sync("NVDA")
+        markets.append((sim, clock))
+    got = [
+        sim.intraday_bars_sync("NVDA", BarInterval.FIVE_MINUTES, sim.start_time, clock.now())
+        for sim, clock in markets
+    ]
+    assert len(got[0]) == 40
+    assert got[0] == got[1]
+    assert markets[0][0].latest_quote_sync("NVDA") == markets[1][0].latest_quote_sync("NVDA")
