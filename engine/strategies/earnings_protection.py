@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from engine.data.chain_reads import ChainRead, prefetch_chains
 from engine.data.protocol import DataUnavailable
 from engine.domain import (
     BadMarketData,
@@ -162,6 +163,14 @@ class Build:
     iv_sensitivity: float
 
 
+def _event_starts(today: date, event: date) -> list[date]:
+    """Where _event_chain's reads start, in order: a week before the event, then today."""
+    starts = [today]
+    if event - timedelta(days=7) > today:
+        starts.insert(0, event - timedelta(days=7))
+    return starts
+
+
 class EarningsProtection(Strategy):
     """Trade the earnings event without being run over by the IV crush (spec §2).
 
@@ -268,12 +277,19 @@ class EarningsProtection(Strategy):
         for ev in sorted(events, key=lambda e: e.date):
             if ev.date >= ctx.today:
                 upcoming.setdefault(ev.symbol, ev.date)
-        for sym in sorted(self.universe()):
-            if sym in groups or sym in pending:
-                continue
-            event = upcoming.get(sym)
-            if event is None:
-                continue
+        todo = [
+            (sym, upcoming[sym])
+            for sym in sorted(self.universe())
+            if sym not in groups and sym not in pending and sym in upcoming
+        ]
+        # One pricing pass for the first chain each entry in the window reads (_event_chain).
+        reads = [
+            ChainRead(sym, _event_starts(ctx.today, event)[0], event + timedelta(days=7))
+            for sym, event in todo
+            if p.min_days_to_earnings <= (event - ctx.today).days <= p.max_days_to_earnings
+        ]
+        await prefetch_chains(ctx.market, reads)
+        for sym, event in todo:
             try:
                 out.append(await self._entry(ctx, bars, sym, event))
             except SkipSymbol as s:
@@ -328,10 +344,7 @@ class EarningsProtection(Strategy):
         """
         today = ctx.today
         after = event + timedelta(days=7)
-        starts = [today]
-        if event - timedelta(days=7) > today:
-            starts.insert(0, event - timedelta(days=7))
-        for start in starts:
+        for start in _event_starts(today, event):
             try:
                 near = await fresh_chain(ctx, sym, start, after, self._max_age, allow_empty=True)
             except SkipSymbol:
