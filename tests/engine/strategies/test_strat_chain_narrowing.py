@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from engine.data import SimulatedMarket, sim_start_time
 from engine.data.calendar import default_calendar
-from engine.domain import OptionChain, OptionRight, Portfolio
+from engine.data.simulator import options as sim_options
+from engine.domain import OptionChain, OptionRight, Portfolio, TradeProposal
 from engine.strategies.base import StrategyContext
 from engine.strategies.chain_select import (
     expiries,
@@ -22,6 +26,7 @@ from engine.strategies.chain_select import (
 from engine.strategies.earnings_protection import EarningsProtection
 from engine.strategies.market_guard import fresh_chain, fresh_chain_first, fresh_chain_near
 from engine.strategies.momentum_weeklies import MomentumWeeklies
+from engine.strategies.registry import strategy_class
 
 CAL = default_calendar()
 
@@ -168,3 +173,56 @@ async def test_chain_index_when_reused_then_same_rows_and_strikes_as_scanning(
         assert expiries(chain, OptionRight.PUT) == tuple(
             sorted({q.contract.expiry for q in chain if q.contract.right is OptionRight.PUT})
         )
+
+
+class _NoPrefetch:
+    """The same market without the prefetch capability (as a feed that lacks it)."""
+
+    def __init__(self, inner: SimulatedMarket) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        if name == "prefetch_chains":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def _decisions(props: Sequence[TradeProposal]) -> list[tuple[object, ...]]:
+    return [(p.legs, p.quantity, p.limit_price, p.reason) for p in props]
+
+
+@pytest.mark.parametrize("minutes", [200, 3000, 5800])
+@pytest.mark.parametrize("name", ["debit_spreads", "earnings_protection", "leaps_tracker"])
+async def test_prefetched_scan_when_strategy_announces_reads_then_same_decisions_fewer_passes(
+    market: tuple[_Clock, SimulatedMarket],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    minutes: int,
+) -> None:
+    """A strategy that announces its chain reads decides exactly as it does on a feed that
+    cannot prefetch, and its reads are priced in fewer vectorised passes."""
+    clock, sim = market
+    passes = [0]
+    real = sim_options.build_expiries
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        passes[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim_options, "build_expiries", counting)
+    runs: list[tuple[list[tuple[object, ...]], dict[str, str], int]] = []
+    for feed in (_NoPrefetch(sim), sim):
+        # Another instant first, so the scan starts with nothing priced.
+        _ctx(clock, sim, minutes + 7)
+        sim.option_chain_sync("SPY", clock.now().date(), clock.now().date() + timedelta(days=9))
+        ctx = _ctx(clock, sim, minutes)
+        ctx = dataclasses.replace(ctx, market=feed)  # type: ignore[arg-type]
+        strat = strategy_class(name).from_profile("wsb_2025")
+        passes[0] = 0
+        props = await strat.on_bar(ctx, sim.minute_bars_at(ctx.now))
+        runs.append((_decisions(props), dict(strat.skips.by_symbol), passes[0]))
+    (plain, plain_skips, plain_passes), (pre, pre_skips, pre_passes) = runs
+    assert pre == plain
+    assert pre_skips == plain_skips
+    assert plain_passes >= 1
+    assert pre_passes < plain_passes if plain_passes > 1 else pre_passes <= plain_passes
