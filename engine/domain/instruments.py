@@ -72,7 +72,14 @@ class OptionContract:
     @property
     def symbol(self) -> str:
         """Compact OCC symbol (no padding), the form Alpaca uses: ``AAPL240119C00190000``."""
-        return self._occ(pad=False)
+        # Risk checks, margin and the ledger key positions by symbol and ask for it many
+        # times per decision; formatting it each time was a few percent of a backtest.
+        got = _SYMBOLS.get(self)
+        if got is None:
+            if len(_SYMBOLS) >= _SYMBOLS_MAX:
+                _SYMBOLS.clear()
+            got = _SYMBOLS[self] = self._occ(pad=False)
+        return got
 
     @property
     def occ_symbol(self) -> str:
@@ -82,7 +89,8 @@ class OptionContract:
     def _occ(self, *, pad: bool) -> str:
         root = self.underlying.ljust(6) if pad else self.underlying
         strike = int(self.strike * 1000)
-        return f"{root}{self.expiry:%y%m%d}{self.right.value}{strike:08d}"
+        e = self.expiry  # %y%m%d without strftime's cost
+        return f"{root}{e.year % 100:02d}{e.month:02d}{e.day:02d}{self.right.value}{strike:08d}"
 
     @classmethod
     def from_symbol(cls, symbol: str) -> OptionContract:
@@ -117,6 +125,11 @@ class OptionContract:
         """Human form for tables: ``NVDA 250117C145``."""
         strike = f"{self.strike.normalize():f}"
         return f"{self.underlying} {self.expiry:%y%m%d}{self.right.value}{strike}"
+
+
+# OptionContract -> its compact symbol (bounded: cleared when full, rebuilt on demand).
+_SYMBOLS: dict[OptionContract, str] = {}
+_SYMBOLS_MAX = 4096
 
 
 Instrument = Equity | OptionContract
