@@ -23,13 +23,16 @@ V = TypeVar("V")
 class SessionLRU(Generic[K, V]):
     """LRU map of key -> value tagged with a session index (see the module docstring)."""
 
-    __slots__ = ("_entries", "max_entries")
+    __slots__ = ("_by_session", "_entries", "max_entries")
 
     def __init__(self, max_entries: int) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries={max_entries} must be >= 1")
         self.max_entries = max_entries
         self._entries: OrderedDict[K, tuple[int, V]] = OrderedDict()
+        # session -> its keys, so dropping old sessions touches only what it drops (a scan of
+        # every entry, once per session, was a measurable part of a long replay)
+        self._by_session: dict[int, set[K]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -45,21 +48,36 @@ class SessionLRU(Generic[K, V]):
     def put(self, key: K, session: int, value: V) -> None:
         """Store `value` for `key` as belonging to `session`; evict the least recently used
         entries beyond `max_entries`."""
+        old = self._entries.get(key)
+        if old is not None and old[0] != session:
+            self._forget(key, old[0])
         self._entries[key] = (session, value)
         self._entries.move_to_end(key)
+        self._by_session.setdefault(session, set()).add(key)
         while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            k, (s, _) = self._entries.popitem(last=False)
+            self._forget(k, s)
+
+    def _forget(self, key: K, session: int) -> None:
+        keys = self._by_session.get(session)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_session[session]
 
     def drop_before(self, session: int) -> int:
         """Drop every entry of a session before `session`; return how many were dropped."""
-        old = [k for k, (s, _) in self._entries.items() if s < session]
-        for k in old:
-            del self._entries[k]
-        return len(old)
+        dropped = 0
+        for s in [s for s in self._by_session if s < session]:
+            for k in self._by_session.pop(s):
+                del self._entries[k]
+                dropped += 1
+        return dropped
 
     def sessions(self) -> set[int]:
         """The sessions that have entries (for tests and diagnostics)."""
-        return {s for s, _ in self._entries.values()}
+        return set(self._by_session)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._by_session.clear()

@@ -137,3 +137,18 @@ def test_session_lru_when_full_or_windowed_then_evicts_oldest_use_and_old_sessio
     assert (c.get("c"), c.get("d")) == (30, 40)
     with pytest.raises(ValueError, match="max_entries=0"):
         SessionLRU(0)
+
+
+def test_session_lru_when_key_moves_session_or_is_evicted_then_drop_counts_only_live_keys() -> None:
+    c: SessionLRU[str, int] = SessionLRU(2)
+    c.put("a", 1, 10)
+    c.put("a", 5, 11)  # the same key, now of session 5: session 1 holds nothing any more
+    c.put("b", 2, 20)
+    c.put("c", 6, 30)  # evicts "a" (least recently used)
+    assert c.sessions() == {2, 6}
+    assert c.drop_before(6) == 1  # only "b"; "a" went with its eviction
+    assert c.sessions() == {6}
+    assert (c.get("a"), c.get("b"), c.get("c")) == (None, None, 30)
+    c.clear()
+    assert c.sessions() == set()
+    assert len(c) == 0
