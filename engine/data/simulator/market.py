@@ -296,12 +296,16 @@ class SimulatedMarket:
             j = self._require(symbol)
             p = self.paths
             cols = (p.open[:, j], p.high[:, j], p.low[:, j], p.close[:, j], p.volume[:, j])
-            bars = [
-                Bar(symbol, start, o, h, lo, c, v)
-                for start, o, h, lo, c, v in zip(
-                    self._opens, *(a.tolist() for a in cols), strict=True
-                )
-            ]
+            lists = [a.tolist() for a in cols]
+            if _ohlcv_valid(*cols):
+                # Every session of the run at once: the validating constructor was a few
+                # percent of a daily backtest. Equal objects (see _checked_bars).
+                bars = _checked_bars(symbol, self._opens, lists, BarInterval.DAY)
+            else:  # the dataclass constructor raises its own error on the bad bar
+                bars = [
+                    Bar(symbol, start, o, h, lo, c, v)
+                    for start, o, h, lo, c, v in zip(self._opens, *lists, strict=True)
+                ]
             self._daily_cache[symbol] = bars
         return bars
 
@@ -830,7 +834,13 @@ class SimulatedMarket:
 
 def _bars_valid(agg: BucketArrays) -> bool:
     """Every bucket passes `Bar.__post_init__`'s checks (NaN fails them here as there)."""
-    o, h, lo, c, v = agg.open, agg.high, agg.low, agg.close, agg.volume
+    return _ohlcv_valid(agg.open, agg.high, agg.low, agg.close, agg.volume)
+
+
+def _ohlcv_valid(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray
+) -> bool:
+    """Every row passes `Bar.__post_init__`'s checks (NaN fails them here as there)."""
     with np.errstate(invalid="ignore"):
         ok = (
             (o > 0)
