@@ -528,15 +528,7 @@ class CsvReplayMarket:
         strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         inputs, today = self._chain_inputs(underlying)
-        wanted = [
-            e
-            for e in listed_expiries(inputs.style.daily_expiries, today, self.calendar)
-            if min_expiry <= e <= max_expiry
-        ]
-        quotes: list[OptionQuote] = []
-        for block in self._chains.blocks(inputs, wanted, right, strikes):
-            quotes.extend(block.quotes)
-        return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
+        return self._chains.chain(underlying, inputs, today, min_expiry, max_expiry, right, strikes)
 
     async def option_chain(
         self,

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
 
-from engine.domain import OrderType
+from engine.domain import Order, OrderType
 from widgets.blotter import STATUS_FILTERS, BlotterFilter, FillsTable, OrdersTable
 from wsb_tui.bindings import bindings
 from wsb_tui.screens.base import DeskScreen
@@ -82,14 +82,21 @@ class BlotterScreen(DeskScreen):
         self.showing = "fills" if self.showing == "orders" else "orders"
         self._apply_visibility()
 
-    def action_cancel_order(self) -> None:
+    def _selected_open_order(self, verb: str) -> Order | None:
+        """The selected order if it is still open; otherwise says why and returns None."""
         coid = self.query_one(OrdersTable).selected_id
         order = self.wsb.desk.orders.get(coid) if coid else None
         if order is None:
             self.notify("select an order first", timeout=2)
-            return
+            return None
         if not order.status.is_open:
-            self.notify(f"order is {order.status.value}: nothing to cancel", timeout=3)
+            self.notify(f"order is {order.status.value}: nothing to {verb}", timeout=3)
+            return None
+        return order
+
+    def action_cancel_order(self) -> None:
+        order = self._selected_open_order("cancel")
+        if order is None:
             return
         self.wsb.run_command(
             f"cancel {', '.join(order.request.symbols)}",
@@ -97,13 +104,8 @@ class BlotterScreen(DeskScreen):
         )
 
     def action_modify_order(self) -> None:
-        coid = self.query_one(OrdersTable).selected_id
-        order = self.wsb.desk.orders.get(coid) if coid else None
+        order = self._selected_open_order("modify")
         if order is None:
-            self.notify("select an order first", timeout=2)
-            return
-        if not order.status.is_open:
-            self.notify(f"order is {order.status.value}: nothing to modify", timeout=3)
             return
         if order.request.order_type is not OrderType.LIMIT:
             self.notify("only limit orders can be modified", timeout=3)

@@ -744,12 +744,7 @@ class SimulatedMarket:
         strikes: tuple[float, float] | None = None,
     ) -> OptionChain:
         inputs, today = self._chain_inputs(underlying)
-        expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
-        wanted = [e for e in expiries if min_expiry <= e <= max_expiry]
-        quotes: list[OptionQuote] = []
-        for block in self._chains.blocks(inputs, wanted, right, strikes):
-            quotes.extend(block.quotes)
-        return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
+        return self._chains.chain(underlying, inputs, today, min_expiry, max_expiry, right, strikes)
 
     async def option_chain(
         self,
@@ -772,8 +767,7 @@ class SimulatedMarket:
                 inputs, today = self._chain_inputs(r.underlying)
             except (LookupError, ValueError, ArithmeticError):
                 continue
-            expiries = listed_expiries(inputs.style.daily_expiries, today, self.calendar)
-            wanted = [e for e in expiries if r.min_expiry <= e <= r.max_expiry]
+            wanted = self._chains.listed_between(inputs, today, r.min_expiry, r.max_expiry)
             items.append((inputs, wanted, r.right, r.strikes))
         self._chains.prefetch(items)
 

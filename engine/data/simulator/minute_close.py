@@ -28,7 +28,7 @@ def minute_closes(
     o: float, h: float, low: float, c: float, n: int, rng: np.random.Generator
 ) -> np.ndarray:
     """`minute_path(o, h, low, c, volume, n, rng).close` (the volume does not move prices)."""
-    return session_closes(o, h, low, c, n, rng, _profile(n)).closes
+    return session_draws(o, h, low, c, n, rng).closes
 
 
 def session_draws(

@@ -46,7 +46,7 @@ import numpy as np
 from engine.data.calendar import MarketCalendar
 from engine.data.simulator.seeding import derived_seed
 from engine.data.simulator.universe import DailyExpiries, Kind, SymbolSpec, TickRule
-from engine.domain import OptionContract, OptionQuote, OptionRight
+from engine.domain import OptionChain, OptionContract, OptionQuote, OptionRight
 from engine.pricing import black_scholes
 from engine.pricing.american_book import american_screened
 
@@ -740,6 +740,28 @@ class ChainCache:
     def block(self, inputs: ChainInputs, expiry: date) -> ExpiryBlock:
         return self.blocks(inputs, [expiry])[0]
 
+    def listed_between(self, inputs: ChainInputs, today: date, lo: date, hi: date) -> list[date]:
+        """The expiries listed on `today` with lo <= expiry <= hi."""
+        listed = listed_expiries(inputs.style.daily_expiries, today, self._calendar)
+        return [e for e in listed if lo <= e <= hi]
+
+    def chain(
+        self,
+        underlying: str,
+        inputs: ChainInputs,
+        today: date,
+        min_expiry: date,
+        max_expiry: date,
+        right: OptionRight | None = None,
+        strikes: tuple[float, float] | None = None,
+    ) -> OptionChain:
+        """`MarketData.option_chain` at this instant, from this cache's blocks."""
+        wanted = self.listed_between(inputs, today, min_expiry, max_expiry)
+        quotes: list[OptionQuote] = []
+        for block in self.blocks(inputs, wanted, right, strikes):
+            quotes.extend(block.quotes)
+        return OptionChain(underlying, inputs.now, inputs.spot, tuple(quotes))
+
     def blocks(
         self,
         inputs: ChainInputs,
@@ -851,7 +873,7 @@ class ChainCache:
             return None
 
         def store(block: ExpiryBlock) -> None:
-            self._sides[(sym, e, right)] = _reuse_singles(block, self._singles.get((sym, e)))
+            self._sides[(sym, e, right)] = _reuse_singles(block, self._handed_out(sym, e))
 
         return ExpiryRequest(inputs, e, close, right=right), store
 
