@@ -59,7 +59,7 @@ class ConsistencyReport:
         return not (self.ledger or self.equity or self.attribution)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class BacktestResult:
     config: Mapping[str, Any]
     step: str
@@ -77,6 +77,18 @@ class BacktestResult:
     bars_processed: int
     errors: tuple[str, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
+
+    def __repr__(self) -> str:
+        # A summary, not every fill and day: the generated repr of a 10-year run is megabytes,
+        # and asyncio builds it when asyncio.run restores its SIGINT handler (the handler's
+        # partial holds the main task, whose result this is): ~4% of a backtest's wall time.
+        first, last = (self.sessions[0], self.sessions[-1]) if self.sessions else (None, None)
+        return (
+            f"BacktestResult(step={self.step!r}, sessions={len(self.sessions)} "
+            f"[{first}..{last}], fills={len(self.fills)}, trades={len(self.trades)}, "
+            f"end_equity={self.summary.end_equity:.2f}, checks_ok={self.checks.ok}, "
+            f"errors={len(self.errors)})"
+        )
 
     @property
     def equity_curve(self) -> list[float]:

@@ -65,6 +65,12 @@ CancelFn = Callable[[], bool]
 
 EQUITY_TOLERANCE = 0.01  # dollars
 
+DAILY_FILLS = (
+    "Daily step: strategies decide in each session's last minute on its daily bar, close "
+    "included, and their orders trade at that close (market-on-close), paying the modelled "
+    "bid/ask around it, slippage and commissions."
+)
+
 # A commit costs a WAL append of every page the group dirtied; the same index pages are
 # dirtied by each session, so committing every few sessions writes far fewer pages. A run
 # killed mid-group loses only those sessions of the file (a backtest that dies is rerun).
@@ -103,7 +109,11 @@ class _Run:
     daily_bars: Callable[[date], Mapping[str, Bar]]
 
 
-def build_source(config: BacktestConfig, strategies: Sequence[Strategy]) -> Source:
+def build_source(
+    config: BacktestConfig, strategies: Sequence[Strategy], *, closing_auction: bool = False
+) -> Source:
+    """The market, clock and calendar `config` replays. `closing_auction`: the market trades
+    a session's last minute at its close (the daily step; see `SimulatedMarket`)."""
     data = config.data
     if data.kind == "sim":
         wanted = config.symbols or tuple(sorted({s for st in strategies for s in st.universe()}))
@@ -114,6 +124,7 @@ def build_source(config: BacktestConfig, strategies: Sequence[Strategy]) -> Sour
             seed=config.seed,
             symbols=symbols,
             warmup_sessions=config.warmup_sessions,
+            closing_auction=closing_auction,
         )
     if data.kind == "csv":
         assert data.directory is not None
@@ -126,7 +137,12 @@ def build_source(config: BacktestConfig, strategies: Sequence[Strategy]) -> Sour
             ]
             chosen = ordered_unique([*chosen, *extra])
         return csv_source(
-            data.directory, config.start, config.end, seed=config.seed, symbols=chosen
+            data.directory,
+            config.start,
+            config.end,
+            seed=config.seed,
+            symbols=chosen,
+            closing_auction=closing_auction,
         )
     if data.kind == "yfinance":
         raise ValueError("yfinance data must be exported first: await prepare_data(config)")
@@ -160,8 +176,10 @@ def choose_step(config: BacktestConfig, strategies: Sequence[Strategy]) -> str:
 
 
 async def _build(config: BacktestConfig, strategies: Sequence[Strategy], db_path: Path) -> _Run:
-    source = build_source(config, strategies)
     step = choose_step(config, strategies)
+    # A daily step decides on the session's bar, close included, in its last minute, so its
+    # orders trade at that close (market-on-close), never at the minute before it.
+    source = build_source(config, strategies, closing_auction=step == "day")
     market, clock, cal = source.market, source.clock, source.calendar
     source_daily = getattr(market, "daily_bars_at", None)
     if source_daily is None:
@@ -424,7 +442,7 @@ def _assemble(
             max_equity_error=worst,
             tolerance=EQUITY_TOLERANCE,
         ),
-        model=run.source.model,
+        model=f"{run.source.model} {DAILY_FILLS}" if run.step == "day" else run.source.model,
         benchmark=config.benchmark if benchmark is not None else None,
         elapsed_seconds=elapsed,
         bars_processed=bars_seen,

@@ -195,6 +195,7 @@ def sim_source(
     seed: int,
     symbols: Sequence[str],
     warmup_sessions: int,
+    closing_auction: bool = False,
 ) -> Source:
     calendar = default_calendar()
     sessions = calendar.sessions(start, end)
@@ -209,6 +210,7 @@ def sim_source(
         horizon_days=len(sessions) + 1,
         universe=list(symbols),
         calendar=calendar,
+        closing_auction=closing_auction,
     )
     return Source(market, market, calendar, sessions, clock, True, SIM_MODEL)
 
@@ -220,10 +222,13 @@ def csv_source(
     *,
     seed: int,
     symbols: Sequence[str] | None,
+    closing_auction: bool = False,
 ) -> Source:
     # The clock is placed after the files are read (their first date picks the calendar).
     clock = ReplayClock(datetime.fromisoformat("1990-01-01T00:00:00+00:00"))
-    market = HistoricalMarket(directory, clock, symbols=symbols, seed=seed)
+    market = HistoricalMarket(
+        directory, clock, symbols=symbols, seed=seed, closing_auction=closing_auction
+    )
     cal = market.calendar
     served = market.symbols()
     first = min(market.first_session(s) for s in served)

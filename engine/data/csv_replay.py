@@ -16,10 +16,13 @@ header ``date,open,high,low,close,adj_close,volume``, one row per session, oldes
   bars that aggregate exactly to each daily bar, with a U-shaped volume profile, seeded per
   (seed, symbol, session). During a session the quote is the last completed synthetic minute's
   close (at the bell, the open); outside sessions it is the last close; bid/ask are a small
-  spread around it.
+  spread around it. With ``closing_auction=True`` (the daily-step backtest) the session's last
+  minute trades at its close, as in `SimulatedMarket`.
 * Option chains are priced with the simulator's chain builder: ATM implied volatility from the
   underlying's trailing 20-session realised volatility (x 1.1), reverting toward its 1-year
-  realised volatility for longer expiries, with the same skew/smile, spreads and ticks.
+  realised volatility for longer expiries, with the same skew/smile, spreads and ticks. As
+  on the simulator, chain reads can be announced (`prefetch_chains`) and a book of contracts
+  quoted at once (`option_quotes`), each priced in one vectorised pass.
 * The earnings calendar is empty (the files carry no earnings dates).
 """
 
@@ -39,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.calendar import MarketCalendar, default_calendar
+from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
 from engine.data.simulator.intraday import MinuteArrays, aggregate_minutes, minute_path
 from engine.data.simulator.options import (
@@ -212,6 +216,7 @@ class CsvReplayMarket:
         symbols: Sequence[str] | None = None,
         calendar: MarketCalendar | None = None,
         seed: int = 7,
+        closing_auction: bool = False,
     ) -> None:
         directory = Path(directory)
         if not directory.is_dir():
@@ -228,6 +233,8 @@ class CsvReplayMarket:
             raise ValueError(f"no *.csv price files in {directory}")
         self._clock = clock
         self.seed = seed
+        # See `SimulatedMarket`: the last minute trades at the close (daily steps only).
+        self.closing_auction = closing_auction
         raw = {sym: read_price_file(path) for sym, path in files.items()}
         first = min((rows.dates[0] for rows in raw.values() if rows.dates), default=None)
         if first is None:
@@ -263,7 +270,9 @@ class CsvReplayMarket:
             max(64, _MINUTE_CACHE * len(self._series))
         )
         self._window_start: date | None = None  # oldest session kept (_trim_minute_cache)
-        self._chains = ChainCache(self.calendar)
+        # Given every underlying's inputs, the cache prices a single quote together with the
+        # contracts of other names asked for at the same instant, as the simulator's does.
+        self._chains = ChainCache(self.calendar, inputs_for=lambda u: self._chain_inputs(u)[0])
         self._rows_by_session: dict[date, list[tuple[_Series, int]]] | None = None
 
     def _build_series(self, symbol: str, dates: list[date], arr: np.ndarray) -> _Series:
@@ -461,6 +470,8 @@ class CsvReplayMarket:
             stamp = s.opens[i] + k * _MINUTE
             if k == 0:
                 return float(s.o[i]), stamp, i, True
+            if self.closing_auction and now >= s.closes[i] - _MINUTE:
+                return float(s.c[i]), stamp, i, True
             return float(self._minute_arrays(s, i).close[k - 1]), stamp, i, True
         last = bisect.bisect_right(s.closes, now) - 1
         if last < 0:
@@ -540,6 +551,11 @@ class CsvReplayMarket:
     ) -> OptionChain:
         return self.option_chain_sync(underlying, min_expiry, max_expiry, right, strikes)
 
+    async def prefetch_chains(self, reads: Sequence[ChainRead]) -> None:
+        """Price what `reads` will need in one pass (see `engine.data.chain_reads`); the
+        reads that follow return what they would have without it."""
+        self._chains.prefetch_reads(reads, self._chain_inputs)
+
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         inputs, today = self._chain_inputs(contract.underlying)
         if contract.expiry not in listed_expiries(
@@ -552,6 +568,19 @@ class CsvReplayMarket:
 
     async def option_quote(self, contract: OptionContract) -> OptionQuote:
         return self.option_quote_sync(contract)
+
+    def option_quotes_sync(
+        self, contracts: Sequence[OptionContract]
+    ) -> dict[OptionContract, OptionQuote]:
+        """Quotes of many contracts at once (marking a book; see `engine.data.batch_quotes`),
+        priced together. Contracts that cannot be quoted (expired or unlisted expiry, unknown
+        underlying) are left out, as `option_quote` raising for them would leave them out."""
+        return self._chains.quotes_for(contracts, self._chain_inputs)
+
+    async def option_quotes(
+        self, contracts: Sequence[OptionContract]
+    ) -> dict[OptionContract, OptionQuote]:
+        return self.option_quotes_sync(contracts)
 
     async def earnings_calendar(self, start: date, end: date) -> Sequence[EarningsEvent]:
         return []

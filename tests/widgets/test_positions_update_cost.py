@@ -44,8 +44,11 @@ async def test_show_when_sorted_by_pnl_and_ticks_fast_then_resorted_once_after_w
         assert _order(table) == ["SPY", "AAPL"]
         # AAPL jumps above SPY right after the sort: inside the window the order holds...
         table.show(_book(584.0, 260.0))  # type: ignore[arg-type]  AAPL +$300
-        await pilot.pause()
+        # No await before these checks: the trailing sort is a timer on this event loop, so
+        # it cannot run in between, however slow the machine (a pause here once outlasted
+        # the 0.3 s window on a loaded CI machine).
         assert _order(table) == ["SPY", "AAPL"]
+        assert table._resort_timer is not None  # the trailing sort is scheduled
         assert table.get_cell("AAPL", "mark").plain == "260.00"  # values are current
         # ...and one trailing sort puts it right once the window has passed.
         await asyncio.sleep(0.5)

@@ -9,6 +9,13 @@ No look-ahead: everything served is at or before `clock.now()`. A daily bar appe
 session has closed; during a session the price is the close of the last completed minute (at
 the opening bell, the session's open); outside regular hours it is the last close.
 
+With ``closing_auction=True`` the price in a session's last minute is the session's close: an
+order placed then trades at the closing auction (market-on-close). The daily-step backtest
+sets it, because its strategies decide in that minute on the session's daily bar, close
+included: filling them at the previous minute's price instead would let a strategy buy below
+a close it already knows (one minute of look-ahead). A minute-step or live engine never sets
+it: there the final minute's close is still in the future.
+
 The async `MarketData` methods are thin wrappers over the synchronous ``*_sync`` methods, and
 the engine's minute loop can use `minute_bars_at`, `minute_arrays_at` and `marks_at` to read
 every symbol at once without awaiting per symbol.
@@ -130,6 +137,7 @@ class SimulatedMarket:
         horizon_days: int = 400,
         universe: Sequence[str] | None = None,
         calendar: MarketCalendar | None = None,
+        closing_auction: bool = False,
     ) -> None:
         if history_days < 1:
             raise ValueError(f"history_days={history_days} must be >= 1 (300 or more for SMA200)")
@@ -141,6 +149,8 @@ class SimulatedMarket:
             Equity(sym)  # validates the ticker with a clear message
         self._clock = clock
         self.seed = seed
+        # See the module docstring: the last minute trades at the close (daily steps only).
+        self.closing_auction = closing_auction
         self.calendar = calendar if calendar is not None else default_calendar()
         cal = self.calendar
         start_day = cal.session_on_or_after(start or DEFAULT_SIM_START)
@@ -503,6 +513,8 @@ class SimulatedMarket:
             values = self.paths.close[i]
         elif k == 0:
             values = self.paths.open[i]
+        elif self.closing_auction and k == self._minutes[i] - 1:
+            values = self.paths.close[i]
         else:
             values = self._stack(i).close[:, k - 1]
         return dict(zip(self._symbols, values.tolist(), strict=True))
@@ -524,6 +536,8 @@ class SimulatedMarket:
         stamp = self._opens[i] + k * _MINUTE
         if k == 0:
             return float(self.paths.open[i, j]), stamp, i, True
+        if self.closing_auction and k == self._minutes[i] - 1:
+            return float(self.paths.close[i, j]), stamp, i, True
         return float(self._minute_closes(j, i)[k - 1]), stamp, i, True
 
     def _minute_closes(self, j: int, t: int) -> np.ndarray:
@@ -759,17 +773,7 @@ class SimulatedMarket:
     async def prefetch_chains(self, reads: Sequence[ChainRead]) -> None:
         """Price what `reads` will need in one pass (see `engine.data.chain_reads`). A read
         that cannot be served is skipped here: the read itself reports why."""
-        items: list[
-            tuple[ChainInputs, Sequence[date], OptionRight | None, tuple[float, float] | None]
-        ] = []
-        for r in reads:
-            try:
-                inputs, today = self._chain_inputs(r.underlying)
-            except (LookupError, ValueError, ArithmeticError):
-                continue
-            wanted = self._chains.listed_between(inputs, today, r.min_expiry, r.max_expiry)
-            items.append((inputs, wanted, r.right, r.strikes))
-        self._chains.prefetch(items)
+        self._chains.prefetch_reads(reads, self._chain_inputs)
 
     def option_quote_sync(self, contract: OptionContract) -> OptionQuote:
         inputs, today = self._chain_inputs(contract.underlying)
@@ -790,27 +794,7 @@ class SimulatedMarket:
         """Quotes of many contracts at once (marking a book): each (underlying, expiry) group is
         priced in one vectorised pass. Contracts that cannot be quoted (expired, unknown
         underlying) are left out of the result."""
-        groups: dict[str, dict[date, list[OptionContract]]] = {}
-        for c in contracts:
-            groups.setdefault(c.underlying, {}).setdefault(c.expiry, []).append(c)
-        todo: list[tuple[ChainInputs, date, list[OptionContract]]] = []
-        for underlying, by_expiry in groups.items():
-            try:
-                inputs, today = self._chain_inputs(underlying)
-            except DataUnavailable:
-                continue
-            listed = set(listed_expiries(inputs.style.daily_expiries, today, self.calendar))
-            for expiry, group in by_expiry.items():
-                if expiry in listed:
-                    todo.append((inputs, expiry, group))
-                    # announced first, so the first miss prices every group in one pass
-                    self._chains.expect(inputs, expiry, [(float(c.strike), c.right) for c in group])
-        out: dict[OptionContract, OptionQuote] = {}
-        for inputs, expiry, group in todo:
-            wanted = [(float(c.strike), c.right) for c in group]
-            for c, q in zip(group, self._chains.quotes(inputs, expiry, wanted), strict=True):
-                out[c] = q
-        return out
+        return self._chains.quotes_for(contracts, self._chain_inputs)
 
     async def option_quotes(
         self, contracts: Sequence[OptionContract]

@@ -39,16 +39,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.data.calendar import MarketCalendar
+from engine.data.protocol import DataUnavailable
 from engine.data.simulator.seeding import derived_seed
 from engine.data.simulator.universe import DailyExpiries, Kind, SymbolSpec, TickRule
 from engine.domain import OptionChain, OptionContract, OptionQuote, OptionRight
 from engine.pricing import black_scholes
 from engine.pricing.american_book import american_screened
+
+if TYPE_CHECKING:
+    from engine.data.chain_reads import ChainRead
 
 RISK_FREE_RATE = 0.04
 _YEAR_SECONDS = 365.0 * 86400.0
@@ -654,6 +658,10 @@ def expiries_between(expiries: Sequence[date], lo: date, hi: date) -> list[date]
     return [e for e in expiries if lo <= e <= hi]
 
 
+# A feed's chain inputs of an underlying at the clock's now, with its listing day.
+InputsOf = Callable[[str], tuple[ChainInputs, date]]
+
+
 class ChainCache:
     """Expiry blocks and single quotes priced at one instant, shared by chain and quote reads.
 
@@ -796,6 +804,55 @@ class ChainCache:
             self._at(inputs.now)
             todo += self._plan(inputs, expiries, right, strikes, planned)
         self._run(todo)
+
+    def prefetch_reads(self, reads: Sequence[ChainRead], inputs_of: InputsOf) -> None:
+        """A feed's `prefetch_chains` (see `engine.data.chain_reads`): what `reads` will need,
+        priced in one pass. A read that cannot be served is skipped here: the read itself
+        reports why.
+
+        Only reads at the latest of their instants are priced: the cache holds one instant,
+        and a name can lag the others (a CSV file that has ended is quoted at its last close).
+        A lagging read is priced by the read itself, as without the prefetch."""
+        items: list[
+            tuple[ChainInputs, Sequence[date], OptionRight | None, tuple[float, float] | None]
+        ] = []
+        for r in reads:
+            try:
+                inputs, today = inputs_of(r.underlying)
+            except (LookupError, ValueError, ArithmeticError):
+                continue
+            wanted = self.listed_between(inputs, today, r.min_expiry, r.max_expiry)
+            items.append((inputs, wanted, r.right, r.strikes))
+        latest = max((item[0].now for item in items), default=None)
+        self.prefetch([item for item in items if item[0].now == latest])
+
+    def quotes_for(
+        self, contracts: Sequence[OptionContract], inputs_of: InputsOf
+    ) -> dict[OptionContract, OptionQuote]:
+        """A feed's `option_quotes` (marking a book): each (underlying, expiry) group priced in
+        one vectorised pass. Contracts that cannot be quoted (expired, unknown underlying) are
+        left out of the result."""
+        groups: dict[str, dict[date, list[OptionContract]]] = {}
+        for c in contracts:
+            groups.setdefault(c.underlying, {}).setdefault(c.expiry, []).append(c)
+        todo: list[tuple[ChainInputs, date, list[OptionContract]]] = []
+        for underlying, by_expiry in groups.items():
+            try:
+                inputs, today = inputs_of(underlying)
+            except DataUnavailable:
+                continue
+            listed = set(listed_expiries(inputs.style.daily_expiries, today, self._calendar))
+            for expiry, group in by_expiry.items():
+                if expiry in listed:
+                    todo.append((inputs, expiry, group))
+                    # announced first, so the first miss prices every group in one pass
+                    self.expect(inputs, expiry, [(float(c.strike), c.right) for c in group])
+        out: dict[OptionContract, OptionQuote] = {}
+        for inputs, expiry, group in todo:
+            wanted = [(float(c.strike), c.right) for c in group]
+            for c, q in zip(group, self.quotes(inputs, expiry, wanted), strict=True):
+                out[c] = q
+        return out
 
     def _lookup(
         self, sym: str, e: date, right: OptionRight | None, band: tuple[float, float] | None

@@ -40,3 +40,17 @@ def test_csv_backtest_when_run_twice_then_identical(prices_dir):
     assert a.fills, "expected crossovers in four months of four symbols"
     assert a.fingerprint() == b.fingerprint()
     assert a.summary == b.summary
+
+
+async def test_result_repr_when_many_fills_then_a_one_line_summary():
+    # asyncio.run builds the main task's repr (its result included) when it restores the
+    # SIGINT handler; a generated repr of every fill and day cost ~4% of a long backtest.
+    from engine.backtest.runner import run_backtest
+
+    res = await run_backtest(sma_sim())
+    text = repr(res)
+    assert len(res.fills) > 4
+    assert f"fills={len(res.fills)}" in text
+    assert f"sessions={len(res.sessions)}" in text
+    assert "\n" not in text
+    assert len(text) < 300

@@ -182,3 +182,96 @@ def test_sim_daily_bars_at_when_future_session_then_refused():
     assert set(market.daily_bars_at(day)) == set(market.symbols())
     with pytest.raises(ValueError, match="look ahead"):
         market.daily_bars_at(cal.next_session(day))
+
+
+class LastMinute(Strategy):
+    """Buys SPY whenever the session's close (in the daily bar it is handed) is above the price
+    it can buy at now, and sells the next session: free money if a daily step let orders trade
+    at a price from before the close the strategy already knows."""
+
+    name: ClassVar[str] = "last_minute"
+    title: ClassVar[str] = "Last minute"
+    params_model: ClassVar[type[StrategyParams]] = _PeekParams
+    scan_interval: ClassVar[timedelta] = timedelta(hours=1)
+    intraday: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__(_PeekParams())
+        self.looks = 0
+
+    def universe(self) -> frozenset[str]:
+        return frozenset({"SPY"})
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        bar = bars.get("SPY")
+        if bar is None or ctx.has_pending("SPY"):
+            return []
+        held = ctx.positions.get("SPY")
+        if held is not None and held.quantity > 0:
+            leg = OrderLeg(Equity("SPY"), Side.SELL, 1, PositionEffect.CLOSE)
+            return [
+                self.propose(
+                    ctx,
+                    legs=(leg,),
+                    quantity=held.quantity,
+                    reason="next day",
+                    limit_price=None,
+                    intent=ProposalIntent.CLOSE,
+                )
+            ]
+        self.looks += 1
+        quote = await ctx.market.latest_quote("SPY")
+        if bar.close <= quote.ask:
+            return []
+        n = int(ctx.equity * ctx.allocation_cap * 0.95 // quote.ask)
+        leg = OrderLeg(Equity("SPY"), Side.BUY, 1, PositionEffect.OPEN)
+        return [self.propose(ctx, legs=(leg,), quantity=n, reason="below close", limit_price=None)]
+
+
+@pytest.mark.parametrize("data", ["csv", "sim"])
+def test_daily_step_when_strategy_knows_the_close_then_it_cannot_buy_below_it(data, prices_dir):
+    # A daily step hands strategies the session's bar, close included, in its last minute.
+    # Orders placed then trade at that close (the closing auction), so the last-minute move
+    # is never on offer: the ask is at or above the close, and the strategy never buys.
+    spec = DataSpec("csv", prices_dir) if data == "csv" else DataSpec("sim")
+    cfg = BacktestConfig(
+        strategies=("last_minute",),
+        start=START,
+        end=END,
+        data=spec,
+        symbols=("SPY",),
+        step="day",
+        capital=Decimal(100_000),
+    )
+    strat = LastMinute()
+    res = run_backtest_sync(cfg, strategies=[strat])
+    assert strat.looks == len(res.sessions)
+    assert res.fills == ()
+    assert res.summary.end_equity == 100_000.0
+    assert "market-on-close" in res.model
+
+
+def test_closing_auction_when_off_then_last_minute_trades_at_the_minute_before_the_close(
+    prices_dir,
+):
+    # The market without the auction (minute steps, live): in the last minute the price is
+    # the previous minute's close, which differs from the session's close on most days; the
+    # daily step's market quotes the close itself.
+    day = date(2019, 3, 5)
+    start = datetime.fromisoformat("2019-03-05T14:30:00+00:00")
+    moc_clock, plain_clock = ReplayClock(start), ReplayClock(start)
+    moc = CsvReplayMarket(prices_dir, moc_clock, symbols=["SPY"], closing_auction=True)
+    plain = CsvReplayMarket(prices_dir, plain_clock, symbols=["SPY"])
+    cal = moc.calendar
+    differ = 0
+    for d in cal.sessions(day, day + timedelta(days=30)):
+        at = cal.session_close(d) - timedelta(seconds=1)
+        moc_clock.jump_to(at)
+        plain_clock.jump_to(at)
+        close = moc.daily_bars_at(d)["SPY"].close
+        assert moc.latest_quote_sync("SPY").last == close
+        assert moc.latest_quote_sync("SPY").ask > close
+        differ += plain.latest_quote_sync("SPY").last != close
+    assert differ > 10
