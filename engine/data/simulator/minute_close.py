@@ -1,27 +1,17 @@
 """`minute_closes`: the minute closes of `intraday.minute_path`, without the rest of the path.
 
-A daily replay fills at the quote before the session's closing minute: one minute close per
-traded name and session. `minute_path` also builds the volumes (a sort), opens, highs and
-lows, which nothing reads there. Both run `intraday.session_closes` for the draws and the
+A quote inside a session needs one minute close of its name (a fill, a mark, an option's
+underlying). `minute_path` also builds the volumes (a sort), opens, highs and lows, which
+nothing reads there. Both run `intraday.session_closes` for the draws and the
 price path, so the closes are the same floats by construction
 (tests/engine/data/test_minute_close.py compares them too).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from engine.data.simulator.intraday import SessionDraws, session_closes, volume_profile
-
-
-@lru_cache(maxsize=8)
-def _profile(n: int) -> np.ndarray:
-    # A pure function of the session length (390 or an early close's 210); read-only here.
-    prof = volume_profile(n)
-    prof.setflags(write=False)
-    return prof
+from engine.data.simulator.intraday import SessionDraws, session_closes
 
 
 def minute_closes(
@@ -34,6 +24,6 @@ def minute_closes(
 def session_draws(
     o: float, h: float, low: float, c: float, n: int, rng: np.random.Generator
 ) -> SessionDraws:
-    """`session_closes` with the cached volume profile: the draws and closes `minute_path`
-    starts from (pass them to it to build the rest of the path without drawing again)."""
-    return session_closes(o, h, low, c, n, rng, _profile(n))
+    """`session_closes`: the draws and closes `minute_path` starts from (pass them to it to
+    build the rest of the path without drawing again)."""
+    return session_closes(o, h, low, c, n, rng)
