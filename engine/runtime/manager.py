@@ -20,6 +20,7 @@ from engine.domain import Bar, Fill, TradeProposal
 from engine.runtime.views import StrategyRunState, StrategyStatus
 from engine.strategies.base import Strategy, StrategyContext
 from engine.strategies.registry import allocation_cap, strategy_class
+from engine.strategies.stray_stock import stray_stock_closes
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +117,11 @@ class StrategyManager:
             async with asyncio.timeout(self.timeout.total_seconds()):
                 if kind == "bar":
                     assert bars is not None
-                    out = await slot.strategy.on_bar(ctx, bars)
-                else:
-                    assert fill is not None
-                    out = await slot.strategy.on_fill(ctx, fill)
-            return tuple(out)
+                    got = await slot.strategy.on_bar(ctx, bars)
+                    # Shares from an exercise or assignment that the strategy has no rule for.
+                    return (*got, *stray_stock_closes(slot.strategy, ctx, got))
+                assert fill is not None
+                return tuple(await slot.strategy.on_fill(ctx, fill))
         except Exception as exc:  # isolate: one broken strategy never stops the others
             what = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
             log.exception("strategy %s failed on %s", slot.name, kind)

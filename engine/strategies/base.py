@@ -148,6 +148,10 @@ class Strategy(ABC):
     scan_interval: ClassVar[timedelta] = timedelta(minutes=1)
     # True when the strategy reads intraday bars; False for daily-only strategies.
     intraday: ClassVar[bool] = True
+    # False for strategies that trade options only: shares that land in their book (an
+    # option exercised or assigned at expiry) are closed at market on the next scan
+    # (`engine.strategies.stray_stock`), because none of their rules would ever manage them.
+    trades_stock: ClassVar[bool] = True
 
     def __init__(self, params: StrategyParams, *, profile: str = DEFAULT_PROFILE) -> None:
         if not isinstance(params, self.params_model):

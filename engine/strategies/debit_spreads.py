@@ -200,6 +200,7 @@ class DebitSpreads(Strategy):
     params_model: ClassVar[type[StrategyParams]] = DebitSpreadParams
     scan_interval: ClassVar[timedelta] = timedelta(minutes=15)
     intraday: ClassVar[bool] = False
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "research_2024": {
             "watchlist": R24_UNIVERSE,

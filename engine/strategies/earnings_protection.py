@@ -200,6 +200,7 @@ class EarningsProtection(Strategy):
     params_model: ClassVar[type[StrategyParams]] = EarningsParams
     scan_interval: ClassVar[timedelta] = timedelta(hours=1)
     intraday: ClassVar[bool] = False
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "research_2024": {
             "min_days_to_earnings": 7,

@@ -313,6 +313,7 @@ class LeapsTracker(Strategy):
     # Daily signals; an hourly look is plenty and keeps exits timely.
     scan_interval: ClassVar[timedelta] = timedelta(hours=1)
     intraday: ClassVar[bool] = False
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
 
     params: LeapsParams
 

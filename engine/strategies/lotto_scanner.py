@@ -225,6 +225,7 @@ class LottoScanner(Strategy):
     }
     scan_interval: ClassVar[timedelta] = timedelta(seconds=60)
     intraday: ClassVar[bool] = True
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
 
     params: LottoParams
 

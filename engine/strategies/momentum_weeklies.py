@@ -183,6 +183,7 @@ class MomentumWeeklies(Strategy):
     params_model: ClassVar[type[StrategyParams]] = MomentumParams
     scan_interval: ClassVar[timedelta] = timedelta(seconds=60)
     intraday: ClassVar[bool] = True
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "research_2024": {
             "watchlist": ("SPY", "QQQ", "IWM"),

@@ -279,6 +279,7 @@ class SpxCreditSpreads(Strategy):
     }
     scan_interval: ClassVar[timedelta] = timedelta(seconds=60)
     intraday: ClassVar[bool] = True
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
 
     params: CreditSpreadParams
 

@@ -301,6 +301,7 @@ class SwingTrading(Strategy):
     }
     scan_interval: ClassVar[timedelta] = timedelta(seconds=60)
     intraday: ClassVar[bool] = True
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
 
     params: SwingParams
 

@@ -117,6 +117,7 @@ class WsbDipBot(Strategy):
     params_model: ClassVar[type[StrategyParams]] = DipBotParams
     scan_interval: ClassVar[timedelta] = timedelta(seconds=60)
     intraday: ClassVar[bool] = True
+    trades_stock: ClassVar[bool] = False  # options only (see stray_stock)
     profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "research_2024": {
             "run_lookback_days": 7,
