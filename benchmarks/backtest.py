@@ -47,9 +47,9 @@ from engine.backtest.config import BacktestConfig, DataSpec  # noqa: E402
 from engine.backtest.examples import SmaCross, sma_cross_positions  # noqa: E402
 from engine.backtest.fastpath import vector_returns  # noqa: E402
 from engine.backtest.runner import run_backtest_sync  # noqa: E402
+from engine.backtest.sources import sim_source  # noqa: E402
 from engine.data.calendar import default_calendar  # noqa: E402
 from engine.data.simulator import SimulatedMarket  # noqa: E402
-from engine.runtime.clock import ReplayClock  # noqa: E402
 
 SYMBOLS = (
     "SPY", "QQQ", "IWM", "DIA", "VTI", "XLF", "XLE", "XLK", "XBI", "ARKK",
@@ -86,17 +86,9 @@ def sim_frames(end: date) -> tuple[dict[str, Any], np.ndarray]:
 
     cal = default_calendar()
     sessions = cal.sessions(START, end)
-    clock = ReplayClock(cal.session_open(sessions[0]))
-    # Same construction as the runner's sim source, so the paths are identical.
-    market = SimulatedMarket(
-        clock,
-        seed=7,
-        start=sessions[0],
-        history_days=1,
-        horizon_days=len(sessions) + 1,
-        universe=[*SYMBOLS, "VIX"],
-        calendar=cal,
-    )
+    # The runner's own sim source, so the paths are identical.
+    market = sim_source(START, end, seed=7, symbols=[*SYMBOLS, "VIX"], warmup_sessions=1).market
+    assert isinstance(market, SimulatedMarket)
     p = market.paths
     lo = market.sessions.index(sessions[0])
     rows = slice(lo, lo + len(sessions))

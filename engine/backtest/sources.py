@@ -211,6 +211,8 @@ def sim_source(
         universe=list(symbols),
         calendar=calendar,
         closing_auction=closing_auction,
+        # One market per seed: a date's prices do not depend on the window (see canonical).
+        canonical=True,
     )
     return Source(market, market, calendar, sessions, clock, True, SIM_MODEL)
 

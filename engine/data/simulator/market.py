@@ -124,8 +124,36 @@ class _SessionStack:
     volume: np.ndarray
 
 
+def _canonical_paths(
+    specs: Sequence[SymbolSpec], sessions: Sequence[date], cal: MarketCalendar, seed: int
+) -> DailyPaths:
+    """`sessions`' rows of the paths generated over the calendar's every session, anchored
+    at `DEFAULT_SIM_START` (see `SimulatedMarket`'s ``canonical``)."""
+    full = cal.sessions(cal.first_session, cal.last_session)
+    anchor = bisect.bisect_left(full, DEFAULT_SIM_START)
+    if not 1 <= anchor < len(full):
+        raise ValueError(
+            f"calendar {cal.first_session}..{cal.last_session} does not span the canonical "
+            f"anchor {DEFAULT_SIM_START}"
+        )
+    lo = bisect.bisect_left(full, sessions[0])
+    hi = lo + len(sessions)
+    if full[lo:hi] != list(sessions):
+        raise ValueError(f"sessions {sessions[0]}..{sessions[-1]} are not calendar sessions")
+    earnings = build_schedule(specs, full, cal, seed)
+    return generate_paths(specs, full, anchor, seed, earnings).rows(lo, hi)
+
+
 class SimulatedMarket:
-    """A seeded simulated market implementing `MarketData` (see the module docstring)."""
+    """A seeded simulated market implementing `MarketData` (see the module docstring).
+
+    ``canonical=True``: the daily paths are generated over the calendar's whole span, always
+    anchored at `DEFAULT_SIM_START`, and this market serves its sessions' rows of them. A
+    session's prices then depend on the seed alone, not on the window asked for: backtests
+    over overlapping windows (a longer run, walk-forward folds) see one market. Without it
+    (the desk) the paths start at the first history session and are anchored at `start`,
+    which costs a fraction of generating the whole span.
+    """
 
     def __init__(
         self,
@@ -138,6 +166,7 @@ class SimulatedMarket:
         universe: Sequence[str] | None = None,
         calendar: MarketCalendar | None = None,
         closing_auction: bool = False,
+        canonical: bool = False,
     ) -> None:
         if history_days < 1:
             raise ValueError(f"history_days={history_days} must be >= 1 (300 or more for SMA200)")
@@ -175,9 +204,12 @@ class SimulatedMarket:
         self._col = {s.symbol: i for i, s in enumerate(self._specs)}
         self._symbols = tuple(s.symbol for s in self._specs)
         self._earnings: EarningsSchedule = build_schedule(self._specs, self.sessions, cal, seed)
-        self.paths: DailyPaths = generate_paths(
-            self._specs, self.sessions, self._anchor, seed, self._earnings
-        )
+        if canonical:
+            self.paths = _canonical_paths(self._specs, self.sessions, cal, seed)
+        else:
+            self.paths = generate_paths(
+                self._specs, self.sessions, self._anchor, seed, self._earnings
+            )
         self._styles = {s.symbol: OptionStyle.for_spec(s) for s in self._specs if s.has_options}
         self._events_by_symbol: dict[str, list[tuple[datetime, float]]] = {}
         for ev, idx, sd in zip(

@@ -78,6 +78,25 @@ class DailyPaths:
     def column(self, symbol: str) -> int:
         return self.symbols.index(symbol)
 
+    def rows(self, lo: int, hi: int) -> DailyPaths:
+        """Sessions [lo, hi) only (views of the same arrays)."""
+        return DailyPaths(
+            symbols=self.symbols,
+            sessions=self.sessions[lo:hi],
+            open=self.open[lo:hi],
+            high=self.high[lo:hi],
+            low=self.low[lo:hi],
+            close=self.close[lo:hi],
+            volume=self.volume[lo:hi],
+            regime=self.regime[lo:hi],
+            market_iv=self.market_iv[lo:hi],
+            next_vol=self.next_vol[lo:hi],
+            realised20=self.realised20[lo:hi],
+            base_iv=self.base_iv[lo:hi],
+            long_run_iv=self.long_run_iv,
+            daily_sigma=self.daily_sigma[lo:hi],
+        )
+
 
 def generate_paths(
     specs: Sequence[SymbolSpec],

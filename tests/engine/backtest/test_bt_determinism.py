@@ -54,3 +54,28 @@ async def test_result_repr_when_many_fills_then_a_one_line_summary():
     assert f"sessions={len(res.sessions)}" in text
     assert "\n" not in text
     assert len(text) < 300
+
+
+def test_sim_backtest_when_windows_overlap_then_same_market_on_shared_dates():
+    # One market per seed: a longer run, a later start or a walk-forward fold sees the same
+    # prices on the dates they share (before, each window drew and anchored its own paths).
+    from engine.backtest.sources import sim_source
+
+    syms = ["SPY", "AAPL", "TSLA", "VIX"]
+    long = sim_source(date(2020, 1, 2), date(2020, 12, 31), seed=7, symbols=syms,
+                      warmup_sessions=300).market  # fmt: skip
+    late = sim_source(date(2020, 6, 1), date(2020, 8, 31), seed=7, symbols=syms[::-1],
+                      warmup_sessions=20).market  # fmt: skip
+    other = sim_source(date(2020, 6, 1), date(2020, 8, 31), seed=8, symbols=syms,
+                       warmup_sessions=20).market  # fmt: skip
+    shared = [d for d in late.sessions if d in set(long.sessions)]
+    assert len(shared) > 60
+    for sym in syms:
+        a, b = long.paths.column(sym), late.paths.column(sym)
+        ia = [long.sessions.index(d) for d in shared]
+        ib = [late.sessions.index(d) for d in shared]
+        for field in ("open", "high", "low", "close", "volume", "base_iv"):
+            assert (getattr(long.paths, field)[ia, a] == getattr(late.paths, field)[ib, b]).all()
+    assert (long.paths.market_iv[ia] == late.paths.market_iv[ib]).all()
+    c = other.paths.column("SPY")
+    assert (other.paths.close[ib, c] != late.paths.close[ib, late.paths.column("SPY")]).any()
