@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -176,6 +177,13 @@ class _Signal:
     trend: float
     rv_hist: Any
     spot: float
+
+
+def _rr_reason(rr: float, min_rr: float, long_q: OptionQuote, short_q: OptionQuote) -> str:
+    return (
+        f"R:R {rr:.2f} < {min_rr:.2f} "
+        f"({long_q.contract.describe()}/{short_q.contract.strike.normalize():f})"
+    )
 
 
 class DebitSpreads(Strategy):
@@ -422,7 +430,7 @@ class DebitSpreads(Strategy):
     ) -> tuple[VerticalCandidate | None, str]:
         p = self.params
         best: VerticalCandidate | None = None
-        why = "no liquid call pair in the DTE window"
+        why: str | partial[str] = "no liquid call pair in the DTE window"
         min_rr = max(p.min_reward_risk, 0.2)
         bounds: list[tuple[float, float]] = []  # (min, max) of the history, read once
         leg_ok: dict[int, bool] = {}  # id(quote) -> _leg_ok; the chain holds the quotes
@@ -454,10 +462,9 @@ class DebitSpreads(Strategy):
                         why = f"debit {cand.debit:.2f} <= {p.min_debit:.2f}"
                         continue
                     if cand.reward_risk + EPS < min_rr:
-                        why = (
-                            f"R:R {cand.reward_risk:.2f} < {min_rr:.2f} "
-                            f"({lq.contract.describe()}/{sq.contract.strike.normalize():f})"
-                        )
+                        # formatted only if it stays the last reason (describing the
+                        # contracts for every rejected pair was ~1% of an all-ten run)
+                        why = partial(_rr_reason, cand.reward_risk, min_rr, lq, sq)
                         continue
                     if not (p.min_iv_rank <= ivr <= p.max_iv_rank):
                         why = f"IV rank {ivr:.0f} outside {p.min_iv_rank:.0f}-{p.max_iv_rank:.0f}"
@@ -467,7 +474,7 @@ class DebitSpreads(Strategy):
                         continue
                     if best is None or cand.score > best.score + EPS:
                         best = cand
-        return best, why
+        return best, why if isinstance(why, str) else why()
 
     # -- exits -----------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -112,12 +113,15 @@ def _week_target(today: date) -> date:
     return target
 
 
+_VOLUME = attrgetter("volume")
+
+
 def volume_spike(bars: Sequence[Bar]) -> float:
     """Last 5-minute bar volume / mean volume of the earliest 70% of the bars."""
     n = int(len(bars) * 0.7)
     if n < 1:
         return 0.0
-    base = sum(b.volume for b in bars[:n]) / n
+    base = sum(map(_VOLUME, bars[:n])) / n  # the same left-to-right sum, without a generator
     return bars[-1].volume / base if base > 0 else 0.0
 
 
