@@ -41,6 +41,24 @@ class _PeekParams(StrategyParams):
     pass
 
 
+def _spy_order(
+    strategy: Strategy, ctx: StrategyContext, side: Side, quantity: int, reason: str
+) -> list[TradeProposal]:
+    """A market order for SPY shares: buy to open, sell to close."""
+    opening = side is Side.BUY
+    leg = OrderLeg(Equity("SPY"), side, 1, PositionEffect.OPEN if opening else PositionEffect.CLOSE)
+    return [
+        strategy.propose(
+            ctx,
+            legs=(leg,),
+            quantity=quantity,
+            reason=reason,
+            limit_price=None,
+            intent=ProposalIntent.OPEN if opening else ProposalIntent.CLOSE,
+        )
+    ]
+
+
 class Peek(Strategy):
     """Long SPY overnight whenever tomorrow closes higher, if it can learn tomorrow's close."""
 
@@ -94,22 +112,9 @@ class Peek(Strategy):
         qty = held.quantity if held is not None else 0
         if nxt > bar.close and qty == 0:
             n = int(ctx.equity * ctx.allocation_cap * 0.95 // bar.close)
-            leg = OrderLeg(Equity("SPY"), Side.BUY, 1, PositionEffect.OPEN)
-            return [
-                self.propose(ctx, legs=(leg,), quantity=n, reason="up tomorrow", limit_price=None)
-            ]
+            return _spy_order(self, ctx, Side.BUY, n, "up tomorrow")
         if nxt <= bar.close and qty > 0:
-            leg = OrderLeg(Equity("SPY"), Side.SELL, 1, PositionEffect.CLOSE)
-            return [
-                self.propose(
-                    ctx,
-                    legs=(leg,),
-                    quantity=qty,
-                    reason="down tomorrow",
-                    limit_price=None,
-                    intent=ProposalIntent.CLOSE,
-                )
-            ]
+            return _spy_order(self, ctx, Side.SELL, qty, "down tomorrow")
         return []
 
 
@@ -210,24 +215,13 @@ class LastMinute(Strategy):
             return []
         held = ctx.positions.get("SPY")
         if held is not None and held.quantity > 0:
-            leg = OrderLeg(Equity("SPY"), Side.SELL, 1, PositionEffect.CLOSE)
-            return [
-                self.propose(
-                    ctx,
-                    legs=(leg,),
-                    quantity=held.quantity,
-                    reason="next day",
-                    limit_price=None,
-                    intent=ProposalIntent.CLOSE,
-                )
-            ]
+            return _spy_order(self, ctx, Side.SELL, held.quantity, "next day")
         self.looks += 1
         quote = await ctx.market.latest_quote("SPY")
         if bar.close <= quote.ask:
             return []
         n = int(ctx.equity * ctx.allocation_cap * 0.95 // quote.ask)
-        leg = OrderLeg(Equity("SPY"), Side.BUY, 1, PositionEffect.OPEN)
-        return [self.propose(ctx, legs=(leg,), quantity=n, reason="below close", limit_price=None)]
+        return _spy_order(self, ctx, Side.BUY, n, "below close")
 
 
 @pytest.mark.parametrize("data", ["csv", "sim"])

@@ -3,7 +3,7 @@ closed at market on its next scan; stock strategies keep theirs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
@@ -74,8 +74,10 @@ def _book() -> dict[str, Position]:
     }
 
 
-def _ctx_maker(*, now: datetime = T0, pending: tuple[TradeProposal, ...] = ()) -> object:
-    def make(slot: StrategySlot) -> StrategyContext:
+def _ctx_maker(
+    *, now: datetime = T0, pending: tuple[TradeProposal, ...] = ()
+) -> Callable[[StrategySlot | None], StrategyContext]:
+    def make(slot: StrategySlot | None) -> StrategyContext:
         return StrategyContext(
             now=now,
             market=None,  # type: ignore[arg-type]  # never read here
@@ -99,7 +101,7 @@ async def _scan(
     mgr.start()
     try:
         make = _ctx_maker(now=now, pending=pending)
-        return await mgr.scan(now, {}, make)  # type: ignore[arg-type]
+        return await mgr.scan(now, {}, make)
     finally:
         await mgr.stop()
 
@@ -123,7 +125,7 @@ async def test_options_only_strategy_when_holding_shares_then_closes_them_at_mar
 
 async def test_options_only_strategy_when_a_close_is_already_pending_then_not_doubled():
     pending_close = _OptionsOnly(_P()).propose(
-        _ctx_maker()(None),  # type: ignore[operator]
+        _ctx_maker()(None),
         legs=(OrderLeg(Equity("GOOGL"), Side.SELL, 1, PositionEffect.CLOSE),),
         quantity=300,
         reason="already closing",
