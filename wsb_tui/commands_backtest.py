@@ -122,7 +122,7 @@ def register(main: click.Group) -> None:
     @click.option("--capital", default="100000", show_default=True, help="Starting cash ($).")
     @click.option("--seed", type=int, default=7, show_default=True, help="Simulator seed.")
     @click.option("--step", type=click.Choice(["auto", "day", "minute"]), default="auto",
-                  show_default=True, help="Engine step: one tick per session (decides on the daily bar, fills at the close) or per minute.")  # fmt: skip
+                  show_default=True, help="Engine step: one tick per session (decides on the daily bar, fills at the close; a resting limit fills within the next session's range) or per minute.")  # fmt: skip
     @click.option("--benchmark", default="SPY", show_default=True)
     @click.option("--param", "params", multiple=True,
                   help="STRATEGY.FIELD=VALUE parameter override (repeatable).")  # fmt: skip

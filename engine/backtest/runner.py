@@ -68,7 +68,10 @@ EQUITY_TOLERANCE = 0.01  # dollars
 DAILY_FILLS = (
     "Daily step: strategies decide in each session's last minute on its daily bar, close "
     "included, and their orders trade at that close (market-on-close), paying the modelled "
-    "bid/ask around it, slippage and commissions."
+    "bid/ask around it, slippage and commissions. A limit order left resting trades through "
+    "the next session: at the opening quote if the market opens through its limit, else at "
+    "its limit if the session's low or high (options re-priced there, at the open and at the "
+    "close, the worse of the two) reaches it; unfilled, it is canceled at that close."
 )
 
 # A commit costs a WAL append of every page the group dirtied; the same index pages are
@@ -200,6 +203,7 @@ async def _build(config: BacktestConfig, strategies: Sequence[Strategy], db_path
         account_id="BACKTEST",
         initial_cash=config.capital,
         calendar=cal,
+        session_range_fills=step == "day",
     )
     store = await open_backtest_store(db_path)
     limits = RiskLimits()
@@ -376,9 +380,10 @@ async def _notes(run: _Run, fills: int) -> tuple[str, ...]:
         expired = sum(1 for o in orders if o.status is OrderStatus.EXPIRED)
         if expired:
             out.append(
-                f"{expired} of {len(orders)} orders expired unfilled: with step=day an order "
-                "gets one look at the closing quote, so limit orders priced inside the spread "
-                "rarely fill; use --step minute for limit-order strategies"
+                f"{expired} of {len(orders)} orders expired unfilled: with step=day a limit "
+                "order gets the closing quote it was placed at and the next session's range, "
+                "then it is canceled; use --step minute for strategies that re-price limits "
+                "during the day"
             )
     return tuple(out)
 

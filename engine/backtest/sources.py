@@ -136,8 +136,10 @@ class HistoricalMarket(CsvReplayMarket):
             if self._specs[sym].kind is Kind.STOCK:
                 self._reactions[sym] = infer_earnings(s.dates, s.o, s.c, s.opens)
 
-    def _chain_inputs(self, underlying: str) -> tuple[ChainInputs, date]:
-        inputs, today = super()._chain_inputs(underlying)
+    def _chain_inputs(
+        self, underlying: str, at: datetime | None = None, spot: float | None = None
+    ) -> tuple[ChainInputs, date]:
+        inputs, today = super()._chain_inputs(underlying, at, spot)
         events = tuple(
             (r.at, r.move_sd) for r in self._reactions.get(underlying, ()) if r.at > inputs.now
         )

@@ -18,11 +18,12 @@ broker and read in one place:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from engine.domain import Equity, Instrument, OptionContract, OptionQuote, Quote, Side
+from engine.domain import Equity, Instrument, OptionContract, OptionQuote, OrderRequest, Quote, Side
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -203,3 +204,31 @@ def minimum_top_up(
     """Extra commission so that an order pays at least `min_commission` in total."""
     total = charged_so_far + this_fill_rate_cost
     return max(ZERO, config.min_commission - total)
+
+
+def unit_multiplier(request: OrderRequest) -> int:
+    """Contract size of one combo unit: 100 for option combos, 1 for stock-only orders."""
+    return max(leg.instrument.multiplier for leg in request.legs)
+
+
+def net_per_unit(request: OrderRequest, prices: Sequence[Decimal]) -> Decimal:
+    """Net price of one order unit per share: positive = debit, negative = credit."""
+    if not request.is_combo:
+        return prices[0] * request.legs[0].side.sign
+    unit = unit_multiplier(request)
+    total = sum(
+        (
+            leg.side.sign * leg.ratio * price * leg.instrument.multiplier
+            for leg, price in zip(request.legs, prices, strict=True)
+        ),
+        ZERO,
+    )
+    return total / unit
+
+
+def signed_limit(request: OrderRequest) -> Decimal:
+    """The limit in net terms (positive = pay at most, negative = receive at least)."""
+    assert request.limit_price is not None
+    if request.is_combo:
+        return request.limit_price
+    return abs(request.limit_price) * request.legs[0].side.sign

@@ -11,6 +11,10 @@ What it does, in one place:
 * combos fill atomically (every leg or none) in whole combo units; their limit is the net per
   combo unit per share (positive = debit, negative = credit) against the legs' quotes. For a
   single-leg order the limit is the price itself (its sign is ignored);
+* with `session_range_fills` (daily-step backtests), a limit order that rested through a
+  session is also checked against the range the session traded (`range_fill`): it fills at
+  the opening quote if the market opened through its limit, at its limit if the session's
+  low or high got there, as a live order resting all day would have;
 * `on_market` also expires DAY orders at the session close and settles expiring options after
   the close of their expiry session (`expiry`);
 * rejections are orders in REJECTED with a reason (no exception): no or bad quote, market
@@ -48,8 +52,11 @@ from engine.broker.fill_model import (
     leg_quote,
     market_price,
     minimum_top_up,
+    net_per_unit,
     quote_price,
+    signed_limit,
     to_decimal,
+    unit_multiplier,
 )
 from engine.broker.margin import (
     CollateralRequirement,
@@ -60,6 +67,7 @@ from engine.broker.margin import (
     settlement_symbol,
 )
 from engine.broker.protocol import Account
+from engine.broker.range_fill import range_fill_quotes
 from engine.broker.replacement import (
     REPLACED_BY,
     OrderNotReplaceable,
@@ -121,34 +129,6 @@ def _money(amount: Decimal) -> str:
     return f"${amount:,.2f}"
 
 
-def _unit_multiplier(request: OrderRequest) -> int:
-    """Contract size of one combo unit: 100 for option combos, 1 for stock-only orders."""
-    return max(leg.instrument.multiplier for leg in request.legs)
-
-
-def _net_per_unit(request: OrderRequest, prices: Sequence[Decimal]) -> Decimal:
-    """Net price of one order unit per share: positive = debit, negative = credit."""
-    if not request.is_combo:
-        return prices[0] * request.legs[0].side.sign
-    unit = _unit_multiplier(request)
-    total = sum(
-        (
-            leg.side.sign * leg.ratio * price * leg.instrument.multiplier
-            for leg, price in zip(request.legs, prices, strict=True)
-        ),
-        ZERO,
-    )
-    return total / unit
-
-
-def _signed_limit(request: OrderRequest) -> Decimal:
-    """The limit in net terms (positive = pay at most, negative = receive at least)."""
-    assert request.limit_price is not None
-    if request.is_combo:
-        return request.limit_price
-    return abs(request.limit_price) * request.legs[0].side.sign
-
-
 def _cash_flow(request: OrderRequest, prices: Sequence[Decimal], units: int) -> Decimal:
     """Cash in (+) or out (-) for `units` at per-leg `prices`, before commission."""
     return sum(
@@ -176,7 +156,11 @@ class PaperBroker:
         account_id: str = "PAPER-SIM",
         initial_cash: Decimal = Decimal("100000"),
         calendar: MarketCalendar | None = None,
+        session_range_fills: bool = False,
     ) -> None:
+        """`session_range_fills`: for replays that step once per session (a daily backtest),
+        a limit order resting since before the session opened is checked against the range
+        the session traded (`range_fill`), not only the quote of the moment."""
         if not isinstance(initial_cash, Decimal) or not initial_cash.is_finite():
             raise TypeError(f"initial_cash={initial_cash!r} must be a finite Decimal")
         if initial_cash < 0:
@@ -184,6 +168,10 @@ class PaperBroker:
         if not account_id:
             raise ValueError("account_id must not be empty")
         self._market = market
+        self._range_quotes = (
+            getattr(market, "session_range_quotes", None) if session_range_fills else None
+        )
+        self._range_swept: dict[str, date] = {}
         self._clock = clock
         self._config = config if config is not None else PaperBrokerConfig()
         self._account_id = account_id
@@ -200,6 +188,9 @@ class PaperBroker:
         self._open: list[str] = []  # client order ids of open orders, oldest first
         self._seen_without_order: set[str] = set()
         self._strategy_by_symbol: dict[str, str] = {}
+        # Signed quantity of each symbol per strategy: two strategies can hold one contract,
+        # and its expiry must settle each one's share with it, not all with the last trader.
+        self._holders: dict[str, dict[str | None, int]] = {}
         self._last_closed_session: date | None = None
         self._deferred_warned: set[tuple[str, date]] = set()
         self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
@@ -501,6 +492,11 @@ class PaperBroker:
         self._open = open_ids
         self._seen_without_order = set(seen_client_order_ids) - set(orders)
         self._strategy_by_symbol = dict(position_strategies or {})
+        self._holders = {
+            sym: {self._strategy_by_symbol.get(sym): pos.quantity}
+            for sym, pos in new_positions.items()
+            if pos.quantity
+        }
         self._last_closed_session = None
         self._books = {}
         for coid in open_ids:
@@ -543,7 +539,7 @@ class PaperBroker:
             ]
             cash_flow = _cash_flow(request, prices, request.quantity)
         else:
-            cash_flow = -_signed_limit(request) * request.quantity * _unit_multiplier(request)
+            cash_flow = -signed_limit(request) * request.quantity * unit_multiplier(request)
         base = self._holdings(include_open=True)
         after = dict(base)
         for inst, delta in _leg_deltas(request, request.quantity):
@@ -702,7 +698,7 @@ class PaperBroker:
             )
         finally:
             self._open = saved_open
-        cash_flow = -_signed_limit(request) * request.quantity * _unit_multiplier(request)
+        cash_flow = -signed_limit(request) * request.quantity * unit_multiplier(request)
         return max(ZERO, collateral - cash_flow + self._estimate_commission(request))
 
     # -- quotes ---------------------------------------------------------------------------
@@ -770,7 +766,7 @@ class PaperBroker:
                 quote_price(leg.instrument, leg.side, q)
                 for leg, q in zip(legs, quotes, strict=True)
             ]
-            if _net_per_unit(request, prices) > _signed_limit(request):
+            if net_per_unit(request, prices) > signed_limit(request):
                 return
             sizes = [
                 (displayed_size(leg.side, q), leg.ratio)
@@ -815,7 +811,7 @@ class PaperBroker:
                 zip(legs, prices, commissions, strict=True)
             )
         ]
-        per_unit = prices[0] if not request.is_combo else _net_per_unit(request, prices)
+        per_unit = prices[0] if not request.is_combo else net_per_unit(request, prices)
         book.commission += sum(commissions, ZERO)
         book.notional += per_unit * units
         avg = (book.notional / filled_after).quantize(_AVG_QUANTUM, rounding=ROUND_HALF_UP)
@@ -828,6 +824,7 @@ class PaperBroker:
         if status is OrderStatus.FILLED:
             self._open.remove(coid)
             del self._books[coid]
+            self._range_swept.pop(coid, None)
         for fill in fills:
             self._apply(fill)
         for fill in fills:
@@ -868,6 +865,14 @@ class PaperBroker:
         self._cash += fill.cash_delta
         if fill.strategy is not None:
             self._strategy_by_symbol[fill.symbol] = fill.strategy
+        holders = self._holders.setdefault(fill.symbol, {})
+        left = holders.get(fill.strategy, 0) + fill.side.sign * fill.quantity
+        if left:
+            holders[fill.strategy] = left
+        else:
+            holders.pop(fill.strategy, None)
+            if not holders:
+                del self._holders[fill.symbol]
 
     def _finish(self, coid: str, status: OrderStatus, now: datetime, reason: str | None) -> None:
         order = self._orders[coid]
@@ -875,6 +880,7 @@ class PaperBroker:
         if coid in self._open:
             self._open.remove(coid)
         self._books.pop(coid, None)
+        self._range_swept.pop(coid, None)
         self._order_updates.publish(self._orders[coid])
 
     async def _recheck_resting(self, now: datetime) -> None:
@@ -882,10 +888,36 @@ class PaperBroker:
             order = self._orders[coid]
             if not order.status.is_open:
                 continue
+            if self._range_quotes is not None:
+                self._fill_from_range(coid, order, now)
+                order = self._orders[coid]
+                if not order.status.is_open:
+                    continue
             quotes, problem = await self._fetch_quotes(order.request.legs, now)
             if quotes is None:
                 log.debug("paper order %s not re-checked: %s", coid, problem)
                 continue
+            self._execute(coid, quotes, now, arriving=False)
+
+    def _fill_from_range(self, coid: str, order: Order, now: datetime) -> None:
+        """Fill what the session's range allows an order that rested through it."""
+        request = order.request
+        if request.order_type is not OrderType.LIMIT:
+            return
+        session = self._calendar.session_on_or_before(now.date())
+        if order.created_at >= self._calendar.session_open(session):
+            return  # placed during this session: the range before it is not its to trade
+        if self._range_swept.get(coid) == session:
+            return  # a session's range fills an order once, however often it is re-checked
+        self._range_swept[coid] = session
+        assert self._range_quotes is not None
+        try:
+            points = self._range_quotes([leg.instrument for leg in request.legs], session)
+            quotes = range_fill_quotes(request, points)
+        except (DataUnavailable, BadMarketData, ValueError) as exc:
+            log.debug("paper order %s: no session range (%s)", coid, exc)
+            return
+        if quotes is not None:
             self._execute(coid, quotes, now, arriving=False)
 
     # -- sessions and expiry --------------------------------------------------------------
@@ -994,8 +1026,46 @@ class PaperBroker:
         return None
 
     def _settle(self, action: ExpiryAction, session: date, now: datetime) -> None:
+        """Book `action`: one settlement per strategy holding the contract (its share)."""
+        coid = f"expiry-{session:%Y%m%d}-{action.contract.symbol}-{action.outcome.value}"
+        shares = self._settlement_shares(action)
+        if len(shares) == 1:
+            self._settle_share(action, *shares[0], coid, now)
+            return
+        for strategy, quantity in shares:
+            self._settle_share(action, strategy, quantity, f"{coid}-{strategy or 'manual'}", now)
+
+    def _settlement_shares(self, action: ExpiryAction) -> list[tuple[str | None, int]]:
+        """How `action.quantity` splits over the strategies holding that side of the contract:
+        largest holding first (an exercise of part of a line takes the biggest holders')."""
+        symbol = action.contract.symbol
+        # Settling a long line sells it; settling a short one buys it back.
+        sign = 1 if action.option_side is Side.SELL else -1
+        held = sorted(
+            ((s, q * sign) for s, q in self._holders.get(symbol, {}).items() if q * sign > 0),
+            key=lambda sq: (-sq[1], sq[0] or ""),
+        )
+        shares: dict[str | None, int] = {}
+        left = action.quantity
+        for strategy, quantity in held:
+            take = min(quantity, left)
+            if take > 0:
+                shares[strategy] = take
+                left -= take
+        if left > 0:  # not traced to a holder (restored before strategies were recorded)
+            fallback = self._strategy_by_symbol.get(symbol)
+            shares[fallback] = shares.get(fallback, 0) + left
+        return list(shares.items())
+
+    def _settle_share(
+        self,
+        action: ExpiryAction,
+        strategy: str | None,
+        quantity: int,
+        coid: str,
+        now: datetime,
+    ) -> None:
         contract = action.contract
-        coid = f"expiry-{session:%Y%m%d}-{contract.symbol}-{action.outcome.value}"
         if coid in self._orders:
             log.error("paper broker: settlement %s already recorded; skipped", coid)
             return
@@ -1003,34 +1073,33 @@ class PaperBroker:
         if action.share_side is not None:
             stock = Equity(settlement_symbol(contract))
             legs.append(OrderLeg(stock, action.share_side, ratio=contract.multiplier))
-        strategy = self._strategy_by_symbol.get(contract.symbol)
         request = OrderRequest(
             client_order_id=coid,
             legs=tuple(legs),
-            quantity=action.quantity,
+            quantity=quantity,
             strategy=strategy,
         )
         prices = [action.option_price]
         if action.share_price is not None:
             prices.append(action.share_price)
-        per_unit = prices[0] if not request.is_combo else _net_per_unit(request, prices)
+        per_unit = prices[0] if not request.is_combo else net_per_unit(request, prices)
         order = Order(request, f"paper-{coid}", OrderStatus.NEW, now, now)
         self._orders[coid] = order.transition(
             OrderStatus.FILLED,
             now,
-            filled_quantity=action.quantity,
+            filled_quantity=quantity,
             avg_fill_price=per_unit.quantize(_AVG_QUANTUM, rounding=ROUND_HALF_UP),
             reject_reason=None,
         )
         liquidity = "assignment" if action.outcome is ExpiryOutcome.ASSIGNED else "expiry"
         fills = [
             Fill(
-                fill_id=f"{coid}:{i}:{action.quantity}",
+                fill_id=f"{coid}:{i}:{quantity}",
                 client_order_id=coid,
                 broker_order_id=order.broker_order_id,
                 instrument=leg.instrument,
                 side=leg.side,
-                quantity=leg.ratio * action.quantity,
+                quantity=leg.ratio * quantity,
                 price=price,
                 commission=ZERO,
                 ts=now,

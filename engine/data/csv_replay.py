@@ -44,6 +44,7 @@ import pandas as pd
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
+from engine.data.session_range import RangePoint, range_points, underlying_of
 from engine.data.simulator.intraday import MinuteArrays, aggregate_minutes, minute_path
 from engine.data.simulator.options import (
     ChainCache,
@@ -51,6 +52,7 @@ from engine.data.simulator.options import (
     OptionStyle,
     listed_expiries,
     listing_day,
+    option_quotes_at,
 )
 from engine.data.simulator.paths import realised_vol
 from engine.data.simulator.seeding import derived_rng
@@ -68,6 +70,7 @@ from engine.domain import (
     BarInterval,
     EarningsEvent,
     Equity,
+    Instrument,
     OptionChain,
     OptionContract,
     OptionQuote,
@@ -461,9 +464,9 @@ class CsvReplayMarket:
 
     # -- quotes ------------------------------------------------------------------------------
 
-    def _price(self, s: _Series) -> tuple[float, datetime, int, bool]:
-        """(price, stamp, session index, in_session) at the clock's now."""
-        now = self._clock.now()
+    def _price(self, s: _Series, at: datetime | None = None) -> tuple[float, datetime, int, bool]:
+        """(price, stamp, session index, in_session) at the clock's now (or earlier `at`)."""
+        now = self._clock.now() if at is None else at
         i = bisect.bisect_right(s.opens, now) - 1
         if i >= 0 and now < s.closes[i]:
             k = int((now - s.opens[i]) // _MINUTE)
@@ -481,6 +484,9 @@ class CsvReplayMarket:
     def latest_quote_sync(self, symbol: str) -> Quote:
         s = self._get(symbol)
         price, stamp, _, _ = self._price(s)
+        return self._quote_at_price(symbol, price, stamp)
+
+    def _quote_at_price(self, symbol: str, price: float, stamp: datetime) -> Quote:
         if self._specs[symbol].is_index:
             return Quote(symbol, stamp, price, price, price)
         half = max(0.005, price * 0.0002)
@@ -502,12 +508,17 @@ class CsvReplayMarket:
 
     # -- options -----------------------------------------------------------------------------
 
-    def _chain_inputs(self, underlying: str) -> tuple[ChainInputs, date]:
+    def _chain_inputs(
+        self, underlying: str, at: datetime | None = None, spot: float | None = None
+    ) -> tuple[ChainInputs, date]:
+        """The surface now (or at an earlier `at`); with `spot`, as if the underlying traded
+        there instead."""
         s = self._get(underlying)
         style = self._styles[underlying]
         if not self._specs[underlying].has_options:
             raise DataUnavailable(f"csv: no options are listed on {underlying}")
-        spot, stamp, i, in_session = self._price(s)
+        traded, stamp, i, in_session = self._price(s, at)
+        spot = traded if spot is None else spot
         t_prev = max(i - 1 if in_session else i, 0)
         rv20 = float(s.rv20[t_prev]) if math.isfinite(s.rv20[t_prev]) else 0.25
         rv252 = float(s.rv252[t_prev]) if math.isfinite(s.rv252[t_prev]) else rv20
@@ -516,7 +527,7 @@ class CsvReplayMarket:
             move = math.log(spot / float(s.c[t_prev]))
             atm *= min(1.6, max(0.7, math.exp(-style.iv_spot_beta * move)))
         long_iv = min(3.0, max(0.08, _IV_PREMIUM * rv252))
-        today = listing_day(self.calendar, self._clock.now())
+        today = listing_day(self.calendar, self._clock.now() if at is None else at)
         inputs = ChainInputs(
             style=style,
             now=stamp,
@@ -581,6 +592,37 @@ class CsvReplayMarket:
         self, contracts: Sequence[OptionContract]
     ) -> dict[OptionContract, OptionQuote]:
         return self.option_quotes_sync(contracts)
+
+    def session_range_quotes(
+        self, instruments: Sequence[Instrument], session: date
+    ) -> list[RangePoint]:
+        """What `instruments` could have traded at during `session`, which must be in its
+        last minute now (see `engine.data.session_range`)."""
+        now = self._clock.now()
+        und = underlying_of(instruments)
+        s = self._get(und)
+        i = bisect.bisect_right(s.opens, now) - 1
+        if i < 0 or s.dates[i] != session or not s.closes[i] - _MINUTE <= now < s.closes[i]:
+            raise DataUnavailable(
+                f"csv: the range of {session} is known only in its last minute (now {now})"
+            )
+        bar = self._bars(s)[i]
+        options = [c for c in instruments if isinstance(c, OptionContract)]
+
+        def at(price: float, moment: datetime) -> tuple[Quote | OptionQuote, ...]:
+            stamp = self._price(s, moment)[1]
+            priced: dict[OptionContract, OptionQuote] = {}
+            if options:
+                inputs, _ = self._chain_inputs(und, moment, spot=price)
+                priced = option_quotes_at(inputs, options, self.calendar)
+            return tuple(
+                priced[c]
+                if isinstance(c, OptionContract)
+                else self._quote_at_price(und, price, stamp)
+                for c in instruments
+            )
+
+        return range_points(bar, instruments, s.opens[i], now, at)
 
     async def earnings_calendar(self, start: date, end: date) -> Sequence[EarningsEvent]:
         return []

@@ -503,7 +503,8 @@ class Engine:
                 return
 
     async def _expire_stale_daily_orders(self, session: date) -> None:
-        """Daily steps: an order gets one full session to fill, then it is canceled."""
+        """Daily steps: an order gets one full session to fill (the broker has checked it
+        against that session's range and its closing quote), then it is canceled."""
         opened = self.calendar.session_open(session)
         for coid, order in list(self.open_orders.items()):
             if order.created_at < opened:
@@ -539,9 +540,8 @@ class Engine:
         if on_market is not None:
             await on_market(now)  # DAY orders expire, expiring options are processed
         await self._settle()
+        self._mark_new_holdings(self._bars)  # shares delivered by an exercise just now
         await self._refresh_orders()
-        if self.step == "day":
-            await self._expire_stale_daily_orders(session)
         port = self._portfolio()
         # One commit for the session's bookkeeping (every fill is already settled above).
         async with self.store.transaction():
@@ -556,6 +556,14 @@ class Engine:
             await self._snapshot_equity(force=True)
             await self.store.set_setting(SETTING_CLOCK, now.isoformat(), at=self.clock.now())
         self.log("info", f"session {session} closed: equity ${port.equity:,.2f}")
+
+    def _mark_new_holdings(self, bars: Mapping[str, Bar]) -> None:
+        """Positions opened since the last marks carry none yet: value them at this bar, not
+        at cost."""
+        for sym in self.ledger.unmarked():
+            bar = bars.get(sym)
+            if bar is not None:
+                self.ledger.mark(sym, bar.close)
 
     async def _on_tick(self, ts: datetime) -> None:
         self.ticks += 1
@@ -576,6 +584,10 @@ class Engine:
             await on_market(ts)
         await self._settle()
         await self._refresh_orders()
+        if self.step == "day" and self._session is not None:
+            # Before the scan: an order that had its session (and its range) unfilled is
+            # canceled now, so its strategy re-prices it at this close, not a session later.
+            await self._expire_stale_daily_orders(self._session)
         await self._expire_waiting(ts)
         if self.calendar.is_open(ts - timedelta(seconds=1)):
             proposals = await self.manager.scan(ts, bars, self._context)
@@ -584,11 +596,7 @@ class Engine:
                     await self._handle_proposal(p)
             await self._run_tail_hedger(ts)
         await self._drain_followups()
-        # Positions opened this tick carry no mark yet: value them at this bar, not at cost.
-        for sym, bar in bars.items():
-            pos = self.ledger.positions.get(sym)
-            if pos is not None and pos.mark is None:
-                self.ledger.mark(sym, bar.close)
+        self._mark_new_holdings(bars)
         port = self._portfolio()
         self.ledger.note_equity(port.equity)
         if self.monitor is not None:

@@ -44,6 +44,7 @@ class Ledger:
         self._reserved_memo: tuple[int, Decimal] | None = None
         self._strategy_memo: dict[str, tuple[int, Mapping[str, Position]]] = {}
         self._risk_memo: dict[tuple[str, str], tuple[int, float]] = {}
+        self._unmarked_memo: tuple[tuple[int, int], frozenset[str]] | None = None
 
     @property
     def cash(self) -> Decimal:
@@ -148,6 +149,22 @@ class Ledger:
         # risk): a price for a name nobody holds keeps them valid.
         if changed:
             self._version += 1
+
+    def unmarked(self) -> frozenset[str]:
+        """Symbols held by the account or by some strategy that have no mark yet. A name two
+        strategies hold opposite sides of (an exercise covering another's assignment) is
+        flat in the account but not in the books, and needs a price all the same."""
+        # Asked every tick; the answer changes only with a fill or a first mark (marks are
+        # never removed, so their count tells).
+        key = (self._holdings_version, len(self.marks))
+        if self._unmarked_memo is not None and self._unmarked_memo[0] == key:
+            return self._unmarked_memo[1]
+        held = set(self.positions)
+        for book in self.by_strategy.values():
+            held.update(book)
+        out = frozenset(held - self.marks.keys())
+        self._unmarked_memo = (key, out)
+        return out
 
     def portfolio(self, now: datetime, reserved: Decimal | None = None) -> Portfolio:
         """The account now; `reserved` defaults to `reserved_collateral()`. The same snapshot

@@ -37,6 +37,7 @@ import numpy as np
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
+from engine.data.session_range import RangePoint, range_points, underlying_of
 from engine.data.simulator.earnings import EarningsSchedule, build_schedule
 from engine.data.simulator.intraday import (
     BucketArrays,
@@ -53,6 +54,7 @@ from engine.data.simulator.options import (
     OptionStyle,
     listed_expiries,
     listing_day,
+    option_quotes_at,
     stress_factor,
 )
 from engine.data.simulator.paths import DailyPaths, generate_paths
@@ -65,6 +67,7 @@ from engine.domain import (
     BarInterval,
     EarningsEvent,
     Equity,
+    Instrument,
     OptionChain,
     OptionContract,
     OptionQuote,
@@ -711,6 +714,9 @@ class SimulatedMarket:
 
     def _build_quote(self, symbol: str, now: datetime) -> Quote:
         price, stamp, i, _ = self._price_and_stamp(symbol, now)
+        return self._quote_at_price(symbol, price, stamp, i)
+
+    def _quote_at_price(self, symbol: str, price: float, stamp: datetime, i: int) -> Quote:
         spec = self._spec_by[symbol]
         if spec.is_index:
             return Quote(symbol, stamp, price, price, price)
@@ -753,9 +759,13 @@ class SimulatedMarket:
             hit = self._inputs_memo[underlying] = self._build_chain_inputs(underlying, now)
         return hit
 
-    def _build_chain_inputs(self, underlying: str, now: datetime) -> tuple[ChainInputs, date]:
+    def _build_chain_inputs(
+        self, underlying: str, now: datetime, spot: float | None = None
+    ) -> tuple[ChainInputs, date]:
+        """The surface at `now`; with `spot`, as if the underlying traded there instead."""
         style = self._style(underlying)
-        spot, stamp, i, in_session = self._price_and_stamp(underlying, now)
+        traded, stamp, i, in_session = self._price_and_stamp(underlying, now)
+        spot = traded if spot is None else spot
         j = self._col[underlying]
         p = self.paths
         # Volatility known before this session opened (or at the last close, after hours).
@@ -832,6 +842,46 @@ class SimulatedMarket:
         self, contracts: Sequence[OptionContract]
     ) -> dict[OptionContract, OptionQuote]:
         return self.option_quotes_sync(contracts)
+
+    def session_range_quotes(
+        self, instruments: Sequence[Instrument], session: date
+    ) -> list[RangePoint]:
+        """What `instruments` could have traded at during `session`, which must be in its
+        last minute now (see `engine.data.session_range`)."""
+        now = self._now()
+        und = underlying_of(instruments)
+        j = self._require(und)
+        i, k = self._position(now)
+        if k is None or self.sessions[i] != session or k != self._minutes[i] - 1:
+            raise DataUnavailable(
+                f"sim: the range of {session} is known only in its last minute (now {now})"
+            )
+        p = self.paths
+        bar = Bar(
+            und,
+            self._opens[i],
+            float(p.open[i, j]),
+            float(p.high[i, j]),
+            float(p.low[i, j]),
+            float(p.close[i, j]),
+            float(p.volume[i, j]),
+        )
+        options = [c for c in instruments if isinstance(c, OptionContract)]
+
+        def at(price: float, moment: datetime) -> tuple[Quote | OptionQuote, ...]:
+            stamp = self._price_and_stamp(und, moment)[1]
+            priced: dict[OptionContract, OptionQuote] = {}
+            if options:
+                inputs, _ = self._build_chain_inputs(und, moment, spot=price)
+                priced = option_quotes_at(inputs, options, self.calendar)
+            return tuple(
+                priced[c]
+                if isinstance(c, OptionContract)
+                else self._quote_at_price(und, price, stamp, i)
+                for c in instruments
+            )
+
+        return range_points(bar, instruments, self._opens[i], now, at)
 
     # -- earnings ----------------------------------------------------------------------------
 

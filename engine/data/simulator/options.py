@@ -1109,6 +1109,29 @@ class ChainCache:
         return ins if ins.now == now else None
 
 
+def option_quotes_at(
+    inputs: ChainInputs, contracts: Sequence[OptionContract], calendar: MarketCalendar
+) -> dict[OptionContract, OptionQuote]:
+    """Quotes of `contracts` on the surface `inputs` describes (any spot, any moment), priced
+    apart from the feed's chain cache: these are what-if quotes, not the market's own."""
+    groups: dict[tuple[date, OptionRight], set[float]] = {}
+    for c in contracts:
+        if c.expiry < inputs.today:
+            raise DataUnavailable(f"{c.symbol} expired before {inputs.today}")
+        groups.setdefault((c.expiry, c.right), set()).add(float(c.strike))
+    requests = [
+        ExpiryRequest(
+            inputs, expiry, calendar.session_close(expiry), np.array(sorted(ks)), right=right
+        )
+        for (expiry, right), ks in groups.items()
+    ]
+    by_key: dict[tuple[date, float, OptionRight], OptionQuote] = {}
+    for req, block in zip(requests, build_expiries(requests), strict=True):
+        for (strike, right), q in block.by_key.items():
+            by_key[(req.expiry, strike, right)] = q
+    return {c: by_key[(c.expiry, float(c.strike), c.right)] for c in contracts}
+
+
 _MAX_CONTRACTS = 20_000  # (underlying, expiry) groups of interned contracts kept
 
 

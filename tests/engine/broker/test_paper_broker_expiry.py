@@ -183,3 +183,39 @@ async def test_expiry_when_replayed_on_same_market_then_same_settlement_fills() 
     first, second = await run(), await run()
     assert first == second
     assert first[1].fill_id.startswith("expiry-20240315-")
+
+
+async def test_expiry_when_two_strategies_hold_one_contract_then_each_settles_its_share() -> None:
+    desk = desk_no_fees()
+    c = call("170")
+    desk.option(c, 4.90, 5.00)
+    stream = desk.broker.fills()
+    await desk.broker.submit(order((c, Side.BUY), qty=2, strategy="alpha"))
+    await desk.broker.submit(order((c, Side.BUY), qty=3, strategy="beta"))
+    await take(stream, 2)
+    await settle(desk, "AAPL", 175.0)
+    # Bounded: a broker settling the line once would publish only two fills.
+    fills = await asyncio.wait_for(take(stream, 4), timeout=10)
+    shares = {f.strategy: f.quantity for f in fills if f.symbol == "AAPL"}
+    options = {f.strategy: f.quantity for f in fills if f.symbol == c.symbol}
+    assert shares == {"alpha": 200, "beta": 300}
+    assert options == {"alpha": 2, "beta": 3}
+    assert len({f.client_order_id for f in fills}) == 2  # one settlement per holder
+
+
+async def test_expiry_when_last_trader_is_flat_then_the_holder_gets_the_settlement() -> None:
+    # The broker once settled a contract with whichever strategy traded it last: here "beta",
+    # which is flat, while "alpha" holds all five.
+    desk = desk_no_fees()
+    c = call("170")
+    desk.option(c, 4.90, 5.00)
+    stream = desk.broker.fills()
+    await desk.broker.submit(order((c, Side.BUY), qty=5, strategy="alpha"))
+    await desk.broker.submit(order((c, Side.BUY), qty=1, strategy="beta", key="b-in"))
+    await desk.broker.submit(order((c, Side.SELL), qty=1, strategy="beta", key="b-out"))
+    await take(stream, 3)
+    await settle(desk, "AAPL", 175.0)
+    option_fill, share_fill = await take(stream, 2)
+    assert (option_fill.strategy, option_fill.quantity) == ("alpha", 5)
+    assert (share_fill.strategy, share_fill.quantity) == ("alpha", 500)
+    assert "beta" not in option_fill.client_order_id  # a single holder keeps the plain id

@@ -53,3 +53,17 @@ def test_pnl_when_other_strategy_fills_then_each_keeps_its_own():
     led.apply(_fill(2, Side.BUY, 5, "101", strategy="b"))
     led.mark("AAPL", 102.0)
     assert (led.unrealized("a"), led.unrealized("b")) == (20.0, 5.0)
+
+
+def test_unmarked_when_strategies_hold_opposite_sides_then_flat_name_still_needs_a_mark():
+    # An exercise covering another strategy's assignment: "a" long 100, "b" short 100. The
+    # account is flat in AAPL, the books are not, and until AAPL is marked their P&L is at
+    # cost, so the strategies miss the account's $1,000.
+    led = Ledger(Decimal(100_000))
+    led.apply(_fill(1, Side.BUY, 100, "155", strategy="a"))
+    led.apply(_fill(2, Side.SELL, 100, "165", strategy="b"))
+    assert "AAPL" not in led.positions
+    assert led.unmarked() == {"AAPL"}
+    led.mark("AAPL", 160.0)
+    assert led.unmarked() == frozenset()
+    assert led.unrealized("a") + led.unrealized("b") == 1000.0

@@ -146,10 +146,10 @@ async def test_options_only_strategy_when_market_closed_then_waits_for_the_sessi
 
 
 def test_earnings_protection_backtest_when_straddle_exercised_then_shares_sold_next_session():
-    # Research profile, sim seed 7: its AMZN and AMD straddles ride to the 2020-05-01 and
-    # 05-08 expiries (the exit limits at mid never fill in a daily step) and the in-the-money
-    # legs are exercised into 100 shares each. Before this rule they stayed in the book for
-    # the rest of the run.
+    # Research profile, sim seed 7: its NFLX straddle is still held at its expiry and the
+    # in-the-money leg is exercised into shares. Before this rule they stayed in the book for
+    # the rest of the run. (Before daily steps filled resting exits from the session's range,
+    # the AMZN and AMD straddles rode to expiry too.)
     cfg = BacktestConfig(
         strategies=("earnings_protection",),
         start=date(2020, 1, 2),
@@ -162,7 +162,7 @@ def test_earnings_protection_backtest_when_straddle_exercised_then_shares_sold_n
     )
     res = run_backtest_sync(cfg)
     stock = [t for t in res.trades if t.kind != "option"]
-    assert {t.symbol for t in stock} >= {"AMZN", "AMD"}, "expected the two exercises"
+    assert {t.symbol for t in stock} >= {"NFLX"}, "expected the exercise"
     cal = default_calendar()
     for t in stock:
         assert t.closed, f"{t.symbol} shares still held at the end"
