@@ -609,20 +609,25 @@ class CsvReplayMarket:
         bar = self._bars(s)[i]
         options = [c for c in instruments if isinstance(c, OptionContract)]
 
-        def at(price: float, moment: datetime) -> tuple[Quote | OptionQuote, ...]:
-            stamp = self._price(s, moment)[1]
-            priced: dict[OptionContract, OptionQuote] = {}
+        def rows(asked: Sequence[tuple[float, datetime]]) -> list[tuple[Quote | OptionQuote, ...]]:
+            stamps = {m: self._price(s, m)[1] for m in {m for _, m in asked}}
+            priced: list[dict[OptionContract, OptionQuote]] = [{} for _ in asked]
             if options:
-                inputs, _ = self._chain_inputs(und, moment, spot=price)
-                priced = option_quotes_at(inputs, options, self.calendar)
-            return tuple(
-                priced[c]
-                if isinstance(c, OptionContract)
-                else self._quote_at_price(und, price, stamp)
-                for c in instruments
-            )
+                surfaces = [
+                    self._chain_inputs(und, moment, spot=price)[0] for price, moment in asked
+                ]
+                priced = option_quotes_at(surfaces, options, self.calendar)
+            return [
+                tuple(
+                    quotes[c]
+                    if isinstance(c, OptionContract)
+                    else self._quote_at_price(und, price, stamps[moment])
+                    for c in instruments
+                )
+                for (price, moment), quotes in zip(asked, priced, strict=True)
+            ]
 
-        return range_points(bar, instruments, s.opens[i], now, at)
+        return range_points(bar, instruments, s.opens[i], now, rows)
 
     async def earnings_calendar(self, start: date, end: date) -> Sequence[EarningsEvent]:
         return []

@@ -36,8 +36,9 @@ from engine.data.protocol import DataUnavailable
 from engine.domain import Bar, Instrument, OptionContract, OptionQuote, Quote
 
 AnyQuote = Quote | OptionQuote
-QuotesAt = Callable[[float, datetime], tuple[AnyQuote, ...]]
-"""The instruments' quotes if the underlying traded at `price` at moment `at`."""
+QuoteRows = Callable[[Sequence[tuple[float, datetime]]], list[tuple[AnyQuote, ...]]]
+"""The instruments' quotes (one row each) if the underlying traded at `price` at moment `at`,
+for every (price, at) asked: one call, so a feed can price them all in one pass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +79,17 @@ def range_prices(bar: Bar, instruments: Sequence[Instrument]) -> list[tuple[floa
 
 
 def range_points(
-    bar: Bar, instruments: Sequence[Instrument], opened: datetime, now: datetime, at: QuotesAt
+    bar: Bar,
+    instruments: Sequence[Instrument],
+    opened: datetime,
+    now: datetime,
+    quote_rows: QuoteRows,
 ) -> list[RangePoint]:
-    """The session's `RangePoint`s, quoting each price through `at` (see the module doc)."""
-    points: list[RangePoint] = []
-    for price, opening in range_prices(bar, instruments):
-        moments = (opened,) if opening else (opened, now)
-        points.append(RangePoint(price, opening, tuple(at(price, m) for m in moments)))
-    return points
+    """The session's `RangePoint`s, quoted through `quote_rows` (see the module doc)."""
+    prices = range_prices(bar, instruments)
+    asked = [(p, m) for p, opening in prices for m in ((opened,) if opening else (opened, now))]
+    rows = iter(quote_rows(asked))
+    return [
+        RangePoint(p, opening, tuple(next(rows) for _ in range(1 if opening else 2)))
+        for p, opening in prices
+    ]

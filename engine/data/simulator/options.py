@@ -1110,26 +1110,32 @@ class ChainCache:
 
 
 def option_quotes_at(
-    inputs: ChainInputs, contracts: Sequence[OptionContract], calendar: MarketCalendar
-) -> dict[OptionContract, OptionQuote]:
-    """Quotes of `contracts` on the surface `inputs` describes (any spot, any moment), priced
-    apart from the feed's chain cache: these are what-if quotes, not the market's own."""
+    surfaces: Sequence[ChainInputs], contracts: Sequence[OptionContract], calendar: MarketCalendar
+) -> list[dict[OptionContract, OptionQuote]]:
+    """Quotes of `contracts` on each surface in `surfaces` (any spot, any moment), in one
+    pricing pass and apart from the feed's chain cache: these are what-if quotes, not the
+    market's own."""
     groups: dict[tuple[date, OptionRight], set[float]] = {}
     for c in contracts:
-        if c.expiry < inputs.today:
-            raise DataUnavailable(f"{c.symbol} expired before {inputs.today}")
         groups.setdefault((c.expiry, c.right), set()).add(float(c.strike))
-    requests = [
-        ExpiryRequest(
-            inputs, expiry, calendar.session_close(expiry), np.array(sorted(ks)), right=right
-        )
-        for (expiry, right), ks in groups.items()
-    ]
-    by_key: dict[tuple[date, float, OptionRight], OptionQuote] = {}
-    for req, block in zip(requests, build_expiries(requests), strict=True):
-        for (strike, right), q in block.by_key.items():
-            by_key[(req.expiry, strike, right)] = q
-    return {c: by_key[(c.expiry, float(c.strike), c.right)] for c in contracts}
+    requests: list[ExpiryRequest] = []
+    for inputs in surfaces:
+        for (expiry, right), ks in groups.items():
+            if expiry < inputs.today:
+                raise DataUnavailable(f"options of {expiry} expired before {inputs.today}")
+            strikes = np.array(sorted(ks))
+            requests.append(
+                ExpiryRequest(inputs, expiry, calendar.session_close(expiry), strikes, right=right)
+            )
+    blocks = iter(build_expiries(requests))
+    out: list[dict[OptionContract, OptionQuote]] = []
+    for _ in surfaces:
+        by_key: dict[tuple[date, float, OptionRight], OptionQuote] = {}
+        for expiry, _ in groups:
+            for (strike, r), q in next(blocks).by_key.items():
+                by_key[(expiry, strike, r)] = q
+        out.append({c: by_key[(c.expiry, float(c.strike), c.right)] for c in contracts})
+    return out
 
 
 _MAX_CONTRACTS = 20_000  # (underlying, expiry) groups of interned contracts kept
