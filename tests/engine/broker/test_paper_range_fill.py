@@ -153,6 +153,17 @@ def _sim(clock: ReplayClock) -> SimulatedMarket:
     )
 
 
+def _broker(market: SimulatedMarket, clock: ReplayClock, *, range_fills: bool) -> PaperBroker:
+    return PaperBroker(
+        market,
+        clock,
+        config=NO_FEES,
+        initial_cash=D(100_000),
+        calendar=CAL,
+        session_range_fills=range_fills,
+    )
+
+
 def _dip_day(market: SimulatedMarket) -> tuple[date, float]:
     """A session whose low sat well below both its open and the previous close and its close,
     and a buy limit in between: reached during the day, never at a quote the old model saw."""
@@ -181,14 +192,7 @@ async def test_broker_when_session_low_reaches_resting_buy_then_filled_at_limit_
     day, price = _dip_day(market)
     before = CAL.previous_session(day)
     clock.jump_to(CAL.session_close(before) - timedelta(seconds=1))
-    broker = PaperBroker(
-        market,
-        clock,
-        config=NO_FEES,
-        initial_cash=D(100_000),
-        calendar=CAL,
-        session_range_fills=range_fills,
-    )
+    broker = _broker(market, clock, range_fills=range_fills)
     buy = limit((Equity("AAPL"), Side.BUY), price=f"{price:.2f}", qty=10)
     placed = await broker.submit(buy)
     assert placed.status is OrderStatus.NEW  # below the close: it rests
@@ -219,14 +223,7 @@ async def test_broker_when_option_exit_reached_at_the_high_then_filled_at_its_li
     day = market.sessions[t]
     before = market.sessions[t - 1]
     clock.jump_to(CAL.session_close(before) - timedelta(seconds=1))
-    broker = PaperBroker(
-        market,
-        clock,
-        config=NO_FEES,
-        initial_cash=D(100_000),
-        calendar=CAL,
-        session_range_fills=True,
-    )
+    broker = _broker(market, clock, range_fills=True)
     chain = market.option_chain_sync("AAPL", day + timedelta(days=20), day + timedelta(days=50))
     expiry = chain.expiries[0]
     strikes = np.array(
