@@ -84,6 +84,7 @@ from engine.domain import (
     Fill,
     Instrument,
     OptionContract,
+    OptionRight,
     Order,
     OrderLeg,
     OrderRequest,
@@ -191,6 +192,7 @@ class PaperBroker:
         # Signed quantity of each symbol per strategy: two strategies can hold one contract,
         # and its expiry must settle each one's share with it, not all with the last trader.
         self._holders: dict[str, dict[str | None, int]] = {}
+        self._holder_instruments: dict[str, Instrument] = {}
         self._last_closed_session: date | None = None
         self._deferred_warned: set[tuple[str, date]] = set()
         self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
@@ -497,6 +499,7 @@ class PaperBroker:
             for sym, pos in new_positions.items()
             if pos.quantity
         }
+        self._holder_instruments = {sym: new_positions[sym].instrument for sym in self._holders}
         self._last_closed_session = None
         self._books = {}
         for coid in open_ids:
@@ -559,7 +562,9 @@ class PaperBroker:
         collateral = reserve_after - reserve_base
         cost = collateral - cash_flow + commission
         available = self._cash - position_reserve.total - self._total_holds()
-        if cost > available:
+        # An order that costs nothing or frees cash (closing a long) can only help, however
+        # short the account is: a book under water must still be able to close.
+        if cost > available and cost > 0:
             parts = [f"collateral {_money(collateral)}"] if collateral else []
             if cash_flow < 0:
                 parts.append(f"debit {_money(-cash_flow)}")
@@ -866,6 +871,7 @@ class PaperBroker:
         if fill.strategy is not None:
             self._strategy_by_symbol[fill.symbol] = fill.strategy
         holders = self._holders.setdefault(fill.symbol, {})
+        self._holder_instruments[fill.symbol] = fill.instrument
         left = holders.get(fill.strategy, 0) + fill.side.sign * fill.quantity
         if left:
             holders[fill.strategy] = left
@@ -873,6 +879,7 @@ class PaperBroker:
             holders.pop(fill.strategy, None)
             if not holders:
                 del self._holders[fill.symbol]
+                del self._holder_instruments[fill.symbol]
 
     def _finish(self, coid: str, status: OrderStatus, now: datetime, reason: str | None) -> None:
         order = self._orders[coid]
@@ -932,10 +939,9 @@ class PaperBroker:
         return session
 
     def _holds_options(self) -> bool:
-        return any(
-            p.quantity and isinstance(p.instrument, OptionContract)
-            for p in self._positions.values()
-        )
+        """Any option in a strategy's book: the account may be flat in a contract that two
+        strategies hold opposite sides of, and its expiry must still settle their books."""
+        return any(isinstance(i, OptionContract) for i in self._holder_instruments.values())
 
     def _expiry_session(self, contract: OptionContract) -> date | None:
         try:
@@ -968,6 +974,7 @@ class PaperBroker:
                         break
 
     async def _settle_expiries(self, closed: date, now: datetime) -> None:
+        await self._settle_crossed(closed, now)
         by_session: dict[date, list[tuple[OptionContract, int]]] = {}
         for pos in self._positions.values():
             inst = pos.instrument
@@ -1008,6 +1015,50 @@ class PaperBroker:
                 log.error("paper broker: %s", warning)
             for action in plan.actions:
                 self._settle(action, session, now)
+
+    async def _settle_crossed(self, closed: date, now: datetime) -> None:
+        """Strategies on opposite sides of one expiring contract: the account holds only the
+        net, which the expiry plan settles, so the offsetting part is settled here, between
+        the books, at intrinsic value (the longs' exercise meets the shorts' assignment: no
+        shares and no cash change hands at the account; each book is closed at its value)."""
+        for symbol in sorted(self._holders):
+            inst = self._holder_instruments.get(symbol)
+            if not isinstance(inst, OptionContract):
+                continue
+            held = self._holders[symbol]
+            longs = {s: q for s, q in held.items() if q > 0}
+            shorts = {s: -q for s, q in held.items() if q < 0}
+            exp = self._expiry_session(inst) if longs and shorts else None
+            if exp is None or exp > closed:
+                continue
+            close = await self._underlying_close(settlement_symbol(inst), exp)
+            if close is None:
+                continue  # deferred, as the plan defers the net
+            diff = close - inst.strike if inst.right is OptionRight.CALL else inst.strike - close
+            value = max(ZERO, diff)
+            crossed = min(sum(longs.values()), sum(shorts.values()))
+            for side, group in ((Side.SELL, longs), (Side.BUY, shorts)):
+                left = crossed
+                for strategy, quantity in sorted(
+                    group.items(), key=lambda sq: (-sq[1], sq[0] or "")
+                ):
+                    take = min(quantity, left)
+                    if take <= 0:
+                        break
+                    left -= take
+                    coid = (
+                        f"expiry-{exp:%Y%m%d}-{symbol}-crossed-{side.value}-{strategy or 'manual'}"
+                    )
+                    self._book_settlement(
+                        coid, [OrderLeg(inst, side)], [value], take, strategy, "expiry", now
+                    )
+            log.info(
+                "paper broker: %s: %d held long and short by different strategies settled "
+                "between them at intrinsic %s",
+                symbol,
+                crossed,
+                value,
+            )
 
     async def _underlying_close(self, symbol: str, session: date) -> Decimal | None:
         try:
@@ -1066,22 +1117,37 @@ class PaperBroker:
         now: datetime,
     ) -> None:
         contract = action.contract
-        if coid in self._orders:
-            log.error("paper broker: settlement %s already recorded; skipped", coid)
-            return
         legs: list[OrderLeg] = [OrderLeg(contract, action.option_side)]
+        prices = [action.option_price]
         if action.share_side is not None:
             stock = Equity(settlement_symbol(contract))
             legs.append(OrderLeg(stock, action.share_side, ratio=contract.multiplier))
+        if action.share_price is not None:
+            prices.append(action.share_price)
+        liquidity = "assignment" if action.outcome is ExpiryOutcome.ASSIGNED else "expiry"
+        if self._book_settlement(coid, legs, prices, quantity, strategy, liquidity, now):
+            log.info("paper broker: %s", action.describe())
+
+    def _book_settlement(
+        self,
+        coid: str,
+        legs: list[OrderLeg],
+        prices: list[Decimal],
+        quantity: int,
+        strategy: str | None,
+        liquidity: str,
+        now: datetime,
+    ) -> bool:
+        """Record a settlement as a filled order and publish its fills (False: already done)."""
+        if coid in self._orders:
+            log.error("paper broker: settlement %s already recorded; skipped", coid)
+            return False
         request = OrderRequest(
             client_order_id=coid,
             legs=tuple(legs),
             quantity=quantity,
             strategy=strategy,
         )
-        prices = [action.option_price]
-        if action.share_price is not None:
-            prices.append(action.share_price)
         per_unit = prices[0] if not request.is_combo else net_per_unit(request, prices)
         order = Order(request, f"paper-{coid}", OrderStatus.NEW, now, now)
         self._orders[coid] = order.transition(
@@ -1091,7 +1157,6 @@ class PaperBroker:
             avg_fill_price=per_unit.quantize(_AVG_QUANTUM, rounding=ROUND_HALF_UP),
             reject_reason=None,
         )
-        liquidity = "assignment" if action.outcome is ExpiryOutcome.ASSIGNED else "expiry"
         fills = [
             Fill(
                 fill_id=f"{coid}:{i}:{quantity}",
@@ -1109,9 +1174,9 @@ class PaperBroker:
             )
             for i, (leg, price) in enumerate(zip(legs, prices, strict=True))
         ]
-        log.info("paper broker: %s", action.describe())
         for fill in fills:
             self._apply(fill)
         for fill in fills:
             self._publish_fill(fill)
         self._order_updates.publish(self._orders[coid])
+        return True

@@ -219,3 +219,60 @@ async def test_expiry_when_last_trader_is_flat_then_the_holder_gets_the_settleme
     assert (option_fill.strategy, option_fill.quantity) == ("alpha", 5)
     assert (share_fill.strategy, share_fill.quantity) == ("alpha", 500)
     assert "beta" not in option_fill.client_order_id  # a single holder keeps the plain id
+
+
+async def test_expiry_when_strategies_hold_opposite_sides_then_crossed_part_settles_at_intrinsic() -> (
+    None
+):
+    # "alpha" long 10 calls, "beta" short 4 of the same: the account holds +6. Once the net
+    # alone was settled (to alpha), leaving alpha +4 and beta -4 of an expired contract.
+    desk = desk_no_fees(cash="500000")  # enough to exercise the six left
+    c = call("170")
+    desk.option(c, 4.90, 5.00)
+    stream = desk.broker.fills()
+    await desk.broker.submit(order((c, Side.BUY), qty=10, strategy="alpha"))
+    await desk.broker.submit(order((c, Side.SELL), qty=4, strategy="beta"))
+    await take(stream, 2)
+    await settle(desk, "AAPL", 175.5)
+    fills = await asyncio.wait_for(take(stream, 4), timeout=10)
+    books: dict[tuple[str | None, str], int] = {}
+    cash: dict[str | None, Decimal] = {}
+    for f in fills:
+        key = (f.strategy, f.symbol)
+        books[key] = books.get(key, 0) + f.side.sign * f.quantity
+        cash[f.strategy] = cash.get(f.strategy, D(0)) + f.cash_delta
+    assert books == {("alpha", c.symbol): -10, ("beta", c.symbol): 4, ("alpha", "AAPL"): 600}
+    crossed = [f for f in fills if "crossed" in f.client_order_id]
+    assert sorted((f.strategy, f.quantity, f.price) for f in crossed) == [
+        ("alpha", 4, D("5.5")),
+        ("beta", 4, D("5.5")),
+    ]
+    assert cash["beta"] == D(-2200)  # bought back at intrinsic: 4 x 5.50 x 100
+    assert quantities(await desk.broker.positions()) == {"AAPL": 600}
+
+
+async def test_expiry_when_opposite_sides_net_to_zero_then_both_books_still_closed() -> None:
+    desk = desk_no_fees()
+    c = call("170")
+    desk.option(c, 4.90, 5.00)
+    stream = desk.broker.fills()
+    await desk.broker.submit(order((c, Side.BUY), qty=3, strategy="alpha"))
+    await desk.broker.submit(order((c, Side.SELL), qty=3, strategy="beta"))
+    await take(stream, 2)
+    assert quantities(await desk.broker.positions()) == {}  # flat at the account
+    await settle(desk, "AAPL", 160.0)  # out of the money: worth nothing
+    fills = await asyncio.wait_for(take(stream, 2), timeout=10)
+    assert sorted((f.strategy, f.side, f.quantity, f.price) for f in fills) == [
+        ("alpha", Side.SELL, 3, D(0)),
+        ("beta", Side.BUY, 3, D(0)),
+    ]
+
+
+async def test_submit_when_buying_power_negative_then_a_closing_sale_is_still_admitted() -> None:
+    desk = desk_no_fees(cash="1000")
+    c = call("170")
+    desk.option(c, 4.90, 5.00)
+    await desk.broker.submit(order((c, Side.BUY), qty=2, limit="5.00"))
+    desk.broker._cash = D(-5000)  # e.g. an assignment elsewhere took the cash below zero
+    out = await desk.broker.submit(order((c, Side.SELL), qty=2, limit="4.90", key="close"))
+    assert out.status is OrderStatus.FILLED, out.reject_reason
