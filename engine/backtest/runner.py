@@ -360,7 +360,7 @@ async def _replay(
             raise BacktestCancelled("the backtest was cancelled before its first session")
         fills = await store.load_fills()
         ledger_problems = [str(d) for d in await store.verify_ledger()]
-        notes = await _notes(run, len(fills))
+        notes = await _notes(run, fills)
     finally:
         await store.close()
     errors = tuple(
@@ -372,10 +372,24 @@ async def _replay(
     return replace(result, notes=notes)
 
 
-async def _notes(run: _Run, fills: int) -> tuple[str, ...]:
+async def _notes(run: _Run, fills: Sequence[Fill]) -> tuple[str, ...]:
     """Plain-language warnings about how the run went (not errors)."""
     out: list[str] = []
-    if run.step == "day" and run.engine.proposals_seen > 2 * max(fills, 1):
+    if run.step == "day":
+        traded = {f.strategy for f in fills}
+        idle = [
+            name
+            for name, slot in run.engine.manager.slots.items()
+            if type(slot.strategy).intraday and name not in traded
+        ]
+        if idle:
+            out.append(
+                f"{', '.join(idle)} made no trades: they trade during the session (entry "
+                "windows, intraday bars) and a daily step looks once, in its last minute, "
+                "after their windows close; use --step minute (from CSV data too: minute "
+                "paths are built from the daily bars)"
+            )
+    if run.step == "day" and run.engine.proposals_seen > 2 * max(len(fills), 1):
         orders = await run.store.load_orders(limit=1_000_000)
         expired = sum(1 for o in orders if o.status is OrderStatus.EXPIRED)
         if expired:
