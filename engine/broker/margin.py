@@ -104,6 +104,13 @@ def collateral_requirement(
     # the holdings; the memo is keyed by the instrument objects themselves (identity, kept
     # alive by the entry), so a hit is exactly the computation it replaces, down to the
     # Decimal representation of the amounts.
+    for inst in holdings:
+        if isinstance(inst, OptionContract):
+            break
+    else:
+        # Shares alone reserve nothing: what `_collateral_requirement` returns for them,
+        # without building a memo key (each new book would be a miss).
+        return _NOTHING
     key = (frozenset((id(inst), qty) for inst, qty in holdings.items()), allow_naked)
     hit = _MEMO.get(key)
     if hit is not None:
@@ -117,6 +124,7 @@ def collateral_requirement(
 
 
 _MEMO_SIZE = 256
+_NOTHING = CollateralRequirement(ZERO, ())
 _MEMO: OrderedDict[
     tuple[frozenset[tuple[int, int]], bool], tuple[CollateralRequirement, tuple[Instrument, ...]]
 ] = OrderedDict()

@@ -46,6 +46,12 @@ def book_open_risk(
 ) -> float:
     """Open risk of the positions, in dollars; symbols in `exclude` are left out."""
     pos = [p for p in positions if p.quantity != 0 and p.symbol not in exclude]
+    if all(isinstance(p.instrument, Equity) for p in pos):
+        # Shares only (a stock book's every check): the loop below adds just these, in order.
+        total = 0.0
+        for p in pos:
+            total += abs(p.market_value)
+        return total
     longs: dict[tuple[str, OptionRight], list[_Long]] = {}
     shares: dict[str, int] = {}
     total = 0.0

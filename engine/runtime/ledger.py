@@ -25,6 +25,19 @@ from engine.risk.open_risk import book_open_risk
 MANUAL = "manual"
 
 
+def _same_position(a: Position, b: Position) -> bool:
+    """Interchangeable: equal and printing the same (Decimals by their text, the very same
+    instrument, timestamp and mark objects)."""
+    return (
+        a.quantity == b.quantity
+        and a.instrument is b.instrument
+        and a.mark is b.mark
+        and a.opened_at is b.opened_at
+        and str(a.avg_price) == str(b.avg_price)
+        and str(a.realized_pnl) == str(b.realized_pnl)
+    )
+
+
 class Ledger:
     def __init__(self, cash: Decimal) -> None:
         # Every change bumps `_version` (holdings changes also `_holdings_version`): the engine
@@ -110,7 +123,10 @@ class Ledger:
             # Realised P&L of closed positions is kept per strategy for the status panes.
             self._realized[strat] = self._realized.get(strat, 0.0) + float(spos.realized_pnl)
         else:
-            book[fill.symbol] = spos if mark is None else spos.with_mark(mark)
+            spos = spos if mark is None else spos.with_mark(mark)
+            # The same holding in both books (one strategy trades the symbol) is kept as one
+            # object, so `mark` re-marks it once; the values are compared as they print.
+            book[fill.symbol] = new if _same_position(spos, new) else spos
         self.cash += fill.cash_delta  # bumps the version
         self._holdings_version += 1
         return new
@@ -135,15 +151,17 @@ class Ledger:
         self.marks[symbol] = price
         changed = False
         pos = self.positions.get(symbol)
+        marked: Position | None = None
         if pos is not None:
             if pos.mark == price and old == price:
                 return  # nothing moved: the books already carry this mark
-            self.positions[symbol] = pos.with_mark(price)
+            marked = self.positions[symbol] = pos.with_mark(price)
             changed = True
         for book in self.by_strategy.values():
             sp = book.get(symbol)
             if sp is not None:
-                book[symbol] = sp.with_mark(price)
+                # A strategy book sharing the account's position object shares its new mark.
+                book[symbol] = marked if sp is pos and marked is not None else sp.with_mark(price)
                 changed = True
         # `marks` alone is not part of any memoised view (portfolio, strategy books, open
         # risk): a price for a name nobody holds keeps them valid.

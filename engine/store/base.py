@@ -40,8 +40,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# One encoder for every row: `json.dumps` with these options builds a new encoder per call.
+_JSON_TEXT = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 def json_text(value: JSONValue) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return _JSON_TEXT.encode(value)
 
 
 def check_name(field: str, value: str) -> str:
@@ -183,8 +187,7 @@ class StoreBase:
     def _owns_tx(self) -> bool:
         return self._owner is not None and self._owner is asyncio.current_task()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    def transaction(self) -> _Block:
         """Group writes into one ``BEGIN IMMEDIATE ... COMMIT`` (e.g. a tick's events).
 
         Store calls made by this task inside the block join it; an exception rolls all of
@@ -192,37 +195,16 @@ class StoreBase:
         other tasks that use the store from inside it. `record_fill` refuses to run inside:
         a fill is committed on its own, before anything about it is published.
         """
-        async with self._tx():
-            yield
+        return _Block(_Transaction(self, "IMMEDIATE"))
 
-    @asynccontextmanager
-    async def _tx(self, mode: str = "IMMEDIATE") -> AsyncIterator[aiosqlite.Connection]:
-        if self._owns_tx():
-            yield self._require()
-            return
-        async with self._lock:
-            conn = self._require()
-            await self._begin(conn, mode)
-            self._owner = asyncio.current_task()
-            try:
-                yield conn
-                await conn.execute("COMMIT")
-            except BaseException:
-                await self._rollback(conn)
-                raise
-            finally:
-                self._owner = None
+    def _tx(self, mode: str = "IMMEDIATE") -> _Transaction:
+        return _Transaction(self, mode)
 
-    @asynccontextmanager
-    async def _single(self) -> AsyncIterator[aiosqlite.Connection]:
+    def _single(self) -> _Single:
         """For exactly one write statement: outside a transaction it runs in autocommit, where
         SQLite makes the statement its own atomic, durable transaction. That saves the two
         extra thread round trips of BEGIN and COMMIT; inside `transaction()` it joins."""
-        if self._owns_tx():
-            yield self._require()
-            return
-        async with self._lock:
-            yield self._require()
+        return _Single(self)
 
     @asynccontextmanager
     async def _read(self, *, snapshot: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -265,6 +247,117 @@ class StoreBase:
 
     async def flush(self) -> None:
         """Write anything buffered. Overridden where a part of the store buffers."""
+
+
+# Every store call enters one of these, a backtest some 20,000 times: as classes they cost
+# about a third of what the equivalent @asynccontextmanager generators did (same steps,
+# same order, same lock).
+
+
+class _Single:
+    """`StoreBase._single`: the store's lock (unless this task's transaction is open) around
+    one statement."""
+
+    __slots__ = ("_locked", "_store")
+
+    def __init__(self, store: StoreBase) -> None:
+        self._store = store
+        self._locked = False
+
+    async def __aenter__(self) -> aiosqlite.Connection:
+        store = self._store
+        if store._owns_tx():
+            return store._require()
+        await store._lock.acquire()
+        self._locked = True
+        try:
+            return store._require()
+        except BaseException:
+            self._locked = False
+            store._lock.release()
+            raise
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._locked:
+            self._locked = False
+            self._store._lock.release()
+
+
+class _Transaction:
+    """`StoreBase._tx`: ``BEGIN <mode>`` under the store's lock, COMMIT on a clean exit,
+    ROLLBACK on any exception (the exception goes on). Inside a transaction this task
+    already owns, it joins it instead."""
+
+    __slots__ = ("_conn", "_mode", "_store")
+
+    def __init__(self, store: StoreBase, mode: str) -> None:
+        self._store = store
+        self._mode = mode
+        self._conn: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> aiosqlite.Connection:
+        store = self._store
+        if store._owns_tx():
+            return store._require()
+        await store._lock.acquire()
+        try:
+            conn = store._require()
+            await store._begin(conn, self._mode)
+        except BaseException:
+            store._lock.release()
+            raise
+        store._owner = asyncio.current_task()
+        self._conn = conn
+        return conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        if conn is None:
+            return  # joined the owner's transaction: it commits or rolls back
+        self._conn = None
+        store = self._store
+        try:
+            if exc_type is None:
+                try:
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    await store._rollback(conn)
+                    raise
+            else:
+                await store._rollback(conn)
+        finally:
+            store._owner = None
+            store._lock.release()
+
+
+class _Block:
+    """`StoreBase.transaction`: a `_Transaction` whose block gets no connection."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: _Transaction) -> None:
+        self._tx = tx
+
+    async def __aenter__(self) -> None:
+        await self._tx.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._tx.__aexit__(exc_type, exc, tb)
 
 
 def _prepare_path(path: Path) -> Path:

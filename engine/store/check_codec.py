@@ -37,9 +37,13 @@ def _integer(v: Any) -> Any:
     return v
 
 
+# `json.dumps` with these options would build a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_checks(checks: Iterable[RiskCheckResult]) -> str:
     # Infinity is valid here (Python's json reads it back; a REAL column keeps it too).
-    return json.dumps(
+    return _ENCODER.encode(
         [
             [
                 c.name,
@@ -50,9 +54,7 @@ def encode_checks(checks: Iterable[RiskCheckResult]) -> str:
                 _integer(c.suggested_quantity),
             ]
             for c in checks
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+        ]
     )
 
 

@@ -251,7 +251,11 @@ _BY_TYPE: dict[type, Callable[[Any], JSONValue]] = {
 
 def dumps(obj: object) -> str:
     """Compact, strict JSON text of a domain value."""
-    return json.dumps(to_jsonable(obj), separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return _DUMPS.encode(to_jsonable(obj))
+
+
+# `json.dumps` with these options would build a new encoder on every call.
+_DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
 
 
 def event_to_json(event: EngineEvent) -> JSONObject:

@@ -192,9 +192,8 @@ class Wheel(Strategy):
     max-loss rules as in the spec. Interpretations: the R24 extras "liquidity >= 0.7" and
     "fundamental screen" have no data source and are not applied; "avoid earnings" skips
     expiries spanning an earnings date; W25's gamma factor is recorded but unused. CSP size is
-    checked against buying power, the strategy's allocation cap and (spec §0.2) the profile's
-    per-position cap on the put's max loss, strike - credit; pre-trade risk applies that cap
-    too, so the check only names the reason a put is not sold. Cycle
+    checked against buying power and the strategy's allocation cap (not the per-position cap:
+    one contract of a $100 stock is already 10% of a $100k account; risk decides). Cycle
     premiums count each short option's credit when it is first seen and subtract buy-backs
     reported through `on_fill`. Scans hourly (§0 gives no interval for the wheel).
     """
@@ -485,33 +484,19 @@ class Wheel(Strategy):
             )
         limit = round_to_tick(q.mid)
         credit = float(limit)
-        mult = q.contract.multiplier
-        max_loss = (q.contract.strike - limit) * mult
-        # Spec §0.2: a trade is also bounded by the profile's per-position cap (what
-        # `ctx.budget` gives every other strategy). Pre-trade risk applies it to this max loss
-        # anyway; checking it here names the reason in the scan notes instead of proposing a
-        # put risk must deny (R24 at $100k: $5,000, i.e. one put struck below ~$50).
-        pct = ctx.limits.max_position_size
-        position_cap = ctx.equity * pct
-        if float(max_loss) > position_cap + EPS:
-            raise SkipSymbol(
-                sym,
-                f"{q.contract.describe()} max loss ${float(max_loss):,.0f} (strike - credit "
-                f"{credit:.2f}) > per-position cap ${max(0.0, position_cap):,.0f} ({pct:.0%} of "
-                f"equity, {ctx.profile} profile)",
-            )
         reason = (
             f"{sym} IV rank {rank:.0f} >= {p.min_iv_rank:.0f}; selling 1 cash-secured "
             f"{q.contract.describe()} @{limit} (|delta| {delta:.2f}, {dte} DTE, "
             f"yield {yld:.1f}%/yr, collateral ${collateral:,.0f})"
         )
+        mult = q.contract.multiplier
         return self.propose(
             ctx,
             legs=[OrderLeg(q.contract, Side.SELL)],
             quantity=1,
             reason=reason,
             limit_price=limit,
-            max_loss=max_loss,
+            max_loss=(q.contract.strike - limit) * mult,
             max_profit=limit * mult,
             breakevens=[k - credit],
             confidence=min(0.95, 0.5 + rank / 200.0),
