@@ -145,6 +145,22 @@ def _leg_deltas(request: OrderRequest, units: int) -> list[tuple[Instrument, int
     return [(leg.instrument, leg.side.sign * leg.ratio * units) for leg in request.legs]
 
 
+def _allocate(
+    holdings: Mapping[str | None, int], quantity: int
+) -> tuple[dict[str | None, int], int]:
+    """Split `quantity` over positive `holdings`, largest first (ties by name), each at most
+    its holding: (the shares, what no holding covered)."""
+    shares: dict[str | None, int] = {}
+    left = quantity
+    for holder, held in sorted(holdings.items(), key=lambda hq: (-hq[1], hq[0] or "")):
+        take = min(held, left)
+        if take <= 0:
+            break
+        shares[holder] = take
+        left -= take
+    return shares, left
+
+
 class PaperBroker:
     """A simulated cash account implementing the `Broker` protocol."""
 
@@ -1038,14 +1054,8 @@ class PaperBroker:
             value = max(ZERO, diff)
             crossed = min(sum(longs.values()), sum(shorts.values()))
             for side, group in ((Side.SELL, longs), (Side.BUY, shorts)):
-                left = crossed
-                for strategy, quantity in sorted(
-                    group.items(), key=lambda sq: (-sq[1], sq[0] or "")
-                ):
-                    take = min(quantity, left)
-                    if take <= 0:
-                        break
-                    left -= take
+                shares, _ = _allocate(group, crossed)
+                for strategy, take in shares.items():
                     coid = (
                         f"expiry-{exp:%Y%m%d}-{symbol}-crossed-{side.value}-{strategy or 'manual'}"
                     )
@@ -1092,17 +1102,8 @@ class PaperBroker:
         symbol = action.contract.symbol
         # Settling a long line sells it; settling a short one buys it back.
         sign = 1 if action.option_side is Side.SELL else -1
-        held = sorted(
-            ((s, q * sign) for s, q in self._holders.get(symbol, {}).items() if q * sign > 0),
-            key=lambda sq: (-sq[1], sq[0] or ""),
-        )
-        shares: dict[str | None, int] = {}
-        left = action.quantity
-        for strategy, quantity in held:
-            take = min(quantity, left)
-            if take > 0:
-                shares[strategy] = take
-                left -= take
+        held = {s: q * sign for s, q in self._holders.get(symbol, {}).items() if q * sign > 0}
+        shares, left = _allocate(held, action.quantity)
         if left > 0:  # not traced to a holder (restored before strategies were recorded)
             fallback = self._strategy_by_symbol.get(symbol)
             shares[fallback] = shares.get(fallback, 0) + left

@@ -44,7 +44,7 @@ import pandas as pd
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
-from engine.data.session_range import RangePoint, range_points, underlying_of
+from engine.data.session_range import Asked, RangePoint, range_points, underlying_of
 from engine.data.simulator.intraday import MinuteArrays, aggregate_minutes, minute_path
 from engine.data.simulator.options import (
     ChainCache,
@@ -607,27 +607,22 @@ class CsvReplayMarket:
                 f"csv: the range of {session} is known only in its last minute (now {now})"
             )
         bar = self._bars(s)[i]
-        options = [c for c in instruments if isinstance(c, OptionContract)]
 
-        def rows(asked: Sequence[tuple[float, datetime]]) -> list[tuple[Quote | OptionQuote, ...]]:
-            stamps = {m: self._price(s, m)[1] for m in {m for _, m in asked}}
-            priced: list[dict[OptionContract, OptionQuote]] = [{} for _ in asked]
-            if options:
-                surfaces = [
-                    self._chain_inputs(und, moment, spot=price)[0] for price, moment in asked
-                ]
-                priced = option_quotes_at(surfaces, options, self.calendar)
-            return [
-                tuple(
-                    quotes[c]
-                    if isinstance(c, OptionContract)
-                    else self._quote_at_price(und, price, stamps[moment])
-                    for c in instruments
-                )
-                for (price, moment), quotes in zip(asked, priced, strict=True)
-            ]
+        def option_quotes(
+            asked: Asked, options: list[OptionContract]
+        ) -> list[dict[OptionContract, OptionQuote]]:
+            surfaces = [self._chain_inputs(und, m, spot=p)[0] for p, m in asked]
+            return option_quotes_at(surfaces, options, self.calendar)
 
-        return range_points(bar, instruments, s.opens[i], now, rows)
+        return range_points(
+            bar,
+            instruments,
+            s.opens[i],
+            now,
+            stamp_at=lambda m: self._price(s, m)[1],
+            share_quote=lambda price, stamp: self._quote_at_price(und, price, stamp),
+            option_quotes=option_quotes,
+        )
 
     async def earnings_calendar(self, start: date, end: date) -> Sequence[EarningsEvent]:
         return []

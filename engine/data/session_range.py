@@ -36,9 +36,8 @@ from engine.data.protocol import DataUnavailable
 from engine.domain import Bar, Instrument, OptionContract, OptionQuote, Quote
 
 AnyQuote = Quote | OptionQuote
-QuoteRows = Callable[[Sequence[tuple[float, datetime]]], list[tuple[AnyQuote, ...]]]
-"""The instruments' quotes (one row each) if the underlying traded at `price` at moment `at`,
-for every (price, at) asked: one call, so a feed can price them all in one pass."""
+Asked = Sequence[tuple[float, datetime]]
+"""(price, moment) pairs: the underlying trading at `price` at `moment`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +82,29 @@ def range_points(
     instruments: Sequence[Instrument],
     opened: datetime,
     now: datetime,
-    quote_rows: QuoteRows,
+    *,
+    stamp_at: Callable[[datetime], datetime],
+    share_quote: Callable[[float, datetime], Quote],
+    option_quotes: Callable[[Asked, list[OptionContract]], list[dict[OptionContract, OptionQuote]]],
 ) -> list[RangePoint]:
-    """The session's `RangePoint`s, quoted through `quote_rows` (see the module doc)."""
+    """The session's `RangePoint`s (see the module doc), quoted through the feed's own models:
+    `stamp_at(moment)` is its quote stamp then, `share_quote(price, stamp)` a share quote at
+    that price, and `option_quotes(asked, options)` the options at every (price, moment) of
+    `asked`, one dict each (asked all at once, so a feed can price them in one pass)."""
     prices = range_prices(bar, instruments)
     asked = [(p, m) for p, opening in prices for m in ((opened,) if opening else (opened, now))]
-    rows = iter(quote_rows(asked))
+    stamps = {m: stamp_at(m) for m in (opened, now)}
+    options = [c for c in instruments if isinstance(c, OptionContract)]
+    priced = option_quotes(asked, options) if options else [{} for _ in asked]
+    rows = iter(
+        [
+            tuple(
+                quotes[c] if isinstance(c, OptionContract) else share_quote(price, stamps[moment])
+                for c in instruments
+            )
+            for (price, moment), quotes in zip(asked, priced, strict=True)
+        ]
+    )
     return [
         RangePoint(p, opening, tuple(next(rows) for _ in range(1 if opening else 2)))
         for p, opening in prices

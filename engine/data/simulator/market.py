@@ -37,7 +37,7 @@ import numpy as np
 from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.chain_reads import ChainRead
 from engine.data.protocol import DataUnavailable
-from engine.data.session_range import RangePoint, range_points, underlying_of
+from engine.data.session_range import Asked, RangePoint, range_points, underlying_of
 from engine.data.simulator.earnings import EarningsSchedule, build_schedule
 from engine.data.simulator.intraday import (
     BucketArrays,
@@ -866,27 +866,22 @@ class SimulatedMarket:
             float(p.close[i, j]),
             float(p.volume[i, j]),
         )
-        options = [c for c in instruments if isinstance(c, OptionContract)]
 
-        def rows(asked: Sequence[tuple[float, datetime]]) -> list[tuple[Quote | OptionQuote, ...]]:
-            stamps = {m: self._price_and_stamp(und, m)[1] for m in {m for _, m in asked}}
-            priced: list[dict[OptionContract, OptionQuote]] = [{} for _ in asked]
-            if options:
-                surfaces = [
-                    self._build_chain_inputs(und, moment, spot=price)[0] for price, moment in asked
-                ]
-                priced = option_quotes_at(surfaces, options, self.calendar)
-            return [
-                tuple(
-                    quotes[c]
-                    if isinstance(c, OptionContract)
-                    else self._quote_at_price(und, price, stamps[moment], i)
-                    for c in instruments
-                )
-                for (price, moment), quotes in zip(asked, priced, strict=True)
-            ]
+        def option_quotes(
+            asked: Asked, options: list[OptionContract]
+        ) -> list[dict[OptionContract, OptionQuote]]:
+            surfaces = [self._build_chain_inputs(und, m, spot=p)[0] for p, m in asked]
+            return option_quotes_at(surfaces, options, self.calendar)
 
-        return range_points(bar, instruments, self._opens[i], now, rows)
+        return range_points(
+            bar,
+            instruments,
+            self._opens[i],
+            now,
+            stamp_at=lambda m: self._price_and_stamp(und, m)[1],
+            share_quote=lambda price, stamp: self._quote_at_price(und, price, stamp, i),
+            option_quotes=option_quotes,
+        )
 
     # -- earnings ----------------------------------------------------------------------------
 
