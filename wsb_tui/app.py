@@ -291,7 +291,7 @@ class WsbApp(App[None]):
         self._publish(self.desk.apply_snapshot(await self.client.snapshot()))
 
     def _publish(self, change: DeskChange) -> None:
-        self.desk.log_history.extend(change.notices)
+        self.desk.log_history.extend(n for n in change.notices if n.log)
         self.desk_changed.publish(change)
         for n in change.notices:
             if n.notify:
@@ -399,7 +399,10 @@ class WsbApp(App[None]):
         elif outcome.action == "reject":
             self.send_reject(pid, outcome.note)
         elif outcome.action == "gone":
-            self.notify(f"proposal from {label} left the queue: {outcome.note}", severity="warning")
+            known = self.desk.proposals.get(pid)
+            label = known.proposal.strategy if known is not None else label
+            # Same key as the desk's expiry notice: one toast, not two, for one expiry.
+            self._toast(f"proposal from {label} left the queue: {outcome.note}", "expired")
         else:
             self._note("info", f"deferred proposal from {label}")
             self._quiet_until = time.monotonic() + DEFER_QUIET_SECONDS

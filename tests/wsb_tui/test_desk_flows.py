@@ -4,6 +4,7 @@ The same flows run against the real embedded engine in test_desk_engine.py."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,33 @@ async def test_expiry_when_proposal_expires_while_open_then_modal_closes_with_no
             for n in app.desk.log_history
         )
         assert log.lines_written > 0
-        assert any("expired" in str(n.message) for n in app._notifications)
+        # One toast for one expiry: the desk's notice and the closing modal share its key.
+        assert sum("expired" in str(n.message) for n in app._notifications) == 1
+
+
+async def test_confirm_countdown_when_engine_clock_advances_then_expiry_ticks_down(
+    app_factory: Any,
+) -> None:
+    fake = FakeEngineClient()
+    app = app_factory(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _boot(app, pilot)
+        pid = next(iter(app.desk.pending))
+        app.open_confirm(pid)
+        await wait_until(lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        screen = app.screen
+        pending = app.desk.pending[pid]
+        assert pending.expires_at is not None and app.desk.now is not None
+
+        def expiry_shown() -> str:
+            return str(screen.query_one("#confirm-terms").render())
+
+        first_left = (pending.expires_at - app.desk.now).total_seconds()
+        assert f"{first_left:,.0f}s" in expiry_shown()
+        fake.push(LogLine(app.desk.now + timedelta(seconds=90), "info", "a minute and a half"))
+        await wait_until(lambda: f"{first_left - 90:,.0f}s" in expiry_shown())
+        assert isinstance(app.screen, ConfirmScreen)  # still open, only the countdown moved
 
 
 async def test_live_confirm_when_symbol_mistyped_then_nothing_sent_until_exact(

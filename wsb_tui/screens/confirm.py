@@ -160,8 +160,7 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
             self.call_after_refresh(self.action_edit)
 
     def _render_details(self, st: SignalStyles) -> None:
-        pp = self.pending
-        p, d = pp.proposal, pp.decision
+        p = self.pending.proposal
         summary = Text()
         summary.append(proposal_action(p), style="bold")
         summary.append(
@@ -175,7 +174,12 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
             if leg.effect is PositionEffect.CLOSE:
                 summary.append("  (close)", style=st.muted)
         self.query_one("#confirm-summary", Static).update(summary)
+        self._render_terms(st)
+        self._render_checks(st)
 
+    def _render_terms(self, st: SignalStyles) -> None:
+        pp = self.pending
+        p, d = pp.proposal, pp.decision
         mult = max(leg.instrument.multiplier for leg in p.legs)
         qty = d.approved_quantity or p.quantity
         rows: list[tuple[str, str, str]] = []
@@ -221,6 +225,8 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
             terms.append(f"{value:<22}" if i % 2 == 0 else value, style=style)
         self.query_one("#confirm-terms", Static).update(terms)
 
+    def _render_checks(self, st: SignalStyles) -> None:
+        p, d = self.pending.proposal, self.pending.decision
         table = self.query_one("#confirm-checks", KeyedTable)
         check_rows: list[tuple[str, list[CellSpec]]] = []
         for i, c in enumerate(d.checks):
@@ -356,3 +362,10 @@ class ConfirmScreen(ModalScreen[ConfirmOutcome]):
         gone = getattr(change, "gone_pending", {})
         if self.proposal_id in gone and self.is_current:
             self.dismiss(ConfirmOutcome(self.proposal_id, "gone", note=gone[self.proposal_id]))
+            return
+        # The countdown follows the engine's clock (a simulated minute can pass in a second).
+        desk = getattr(self.app, "desk", None)
+        now = getattr(desk, "now", None)
+        if now is not None and now != self.now and self.pending.expires_at is not None:
+            self.now = now
+            self._render_terms(signal_styles(self.app))

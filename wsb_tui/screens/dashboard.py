@@ -114,7 +114,8 @@ class DashboardScreen(Screen[None]):
     def _on_desk(self, change: DeskChange) -> None:
         log = self.query_one(EventLog)
         for n in change.notices:
-            log.add(n.ts, n.level, n.message)
+            if n.log:
+                log.add(n.ts, n.level, n.message)
         if not self.is_current and not change.topics & {"pending"}:
             return  # drawn in full when the screen comes back
         self._redraw(change.topics)

@@ -78,6 +78,8 @@ class Notice:
     message: str
     notify: bool = False
     key: str = ""  # notifications with the same key are rate-limited together
+    # False when the engine's own log line already records it: a toast, not a second line.
+    log: bool = True
 
 
 @dataclass(slots=True)
@@ -273,6 +275,7 @@ class Desk:
                     f"risk denied {ev.proposal.strategy}: {why}",
                     notify=True,
                     key=f"denied:{ev.proposal.strategy}",
+                    log=False,
                 )
             )
             self._drop_pending(ev.proposal.proposal_id, "denied by risk", change)
