@@ -78,7 +78,7 @@ class HedgeCandidate:
 
 @dataclass(frozen=True, slots=True)
 class TailHedgePlan:
-    action: str  # none | open | roll | hold | blocked
+    action: str  # none | open | roll | close | hold | blocked
     reason: str
     proposals: tuple[TradeProposal, ...] = ()
     contracts: int = 0
@@ -117,17 +117,32 @@ def plan_tail_hedge(
     ]
     expiring = [pos for pos, c in hedges if _dte(c, now) <= cfg.roll_dte]
     live = [pos for pos, c in hedges if _dte(c, now) > cfg.roll_dte]
+    # A hedge put inside the roll window is sold whether or not it is replaced: left to
+    # expire in the money it would be exercised into short shares that no rule manages.
+    closes = tuple(_close_expiring(old, now, cfg) for old in expiring)
     if vix is None or not math.isfinite(vix) or vix < cfg.vix_trigger:
         label = "unknown" if vix is None else f"{vix:.1f}"
+        if closes:
+            return TailHedgePlan(
+                "close",
+                f"VIX {label} below {cfg.vix_trigger:g}: selling "
+                f"{_count(expiring)} with <= {cfg.roll_dte} days left, not replaced",
+                closes,
+                budget_left=budget_left,
+            )
         return TailHedgePlan(
             "none", f"VIX {label} below {cfg.vix_trigger:g}: no hedge", budget_left=budget_left
         )
     if live:
-        return TailHedgePlan(
-            "hold",
-            f"hedged: {sum(h.quantity for h in live)} {cfg.underlying} puts with > {cfg.roll_dte} days left",
-            budget_left=budget_left,
-        )
+        held_note = f"hedged: {_count(live)} with > {cfg.roll_dte} days left"
+        if closes:
+            return TailHedgePlan(
+                "close",
+                f"{held_note}; selling {_count(expiring)} with <= {cfg.roll_dte} days left",
+                closes,
+                budget_left=budget_left,
+            )
+        return TailHedgePlan("hold", held_note, budget_left=budget_left)
     if not (math.isfinite(spot) and spot > 0):
         raise ValueError(f"spot={spot!r} must be a positive price of {cfg.underlying}")
     usable = [
@@ -144,7 +159,9 @@ def plan_tail_hedge(
     if not usable:
         return TailHedgePlan(
             "blocked",
-            f"no priced {cfg.underlying} put {cfg.min_dte}-{cfg.max_dte} days out",
+            f"no priced {cfg.underlying} put {cfg.min_dte}-{cfg.max_dte} days out"
+            + _selling(expiring, cfg),
+            closes,
             budget_left=budget_left,
         )
     pick = min(
@@ -163,7 +180,8 @@ def plan_tail_hedge(
         return TailHedgePlan(
             "blocked",
             f"one put costs ${per_contract:,.0f}, {cfg.max_annual_spend_pct:.0%}/yr hedge "
-            f"budget has ${budget_left:,.0f} left",
+            f"budget has ${budget_left:,.0f} left" + _selling(expiring, cfg),
+            closes,
             budget_left=budget_left,
         )
     why = (
@@ -172,21 +190,7 @@ def plan_tail_hedge(
         f"{cfg.hedge_pct:.0%} of ${value:,.0f}"
     )
     price = Decimal(str(pick.mid)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    proposals: list[TradeProposal] = []
-    for old in expiring:
-        proposals.append(
-            TradeProposal(
-                proposal_id=make_proposal_id(STRATEGY, now, f"close:{old.symbol}"),
-                strategy=STRATEGY,
-                created_at=now,
-                intent=ProposalIntent.CLOSE,
-                legs=(OrderLeg(old.instrument, Side.SELL, 1, PositionEffect.CLOSE),),
-                quantity=old.quantity,
-                reason=f"roll tail hedge: {old.symbol} has <= {cfg.roll_dte} days left",
-                order_type=OrderType.MARKET,
-                exit_reason=ExitReason.ROLL,
-            )
-        )
+    proposals = list(closes)
     proposals.append(
         TradeProposal(
             proposal_id=make_proposal_id(STRATEGY, now, pick.contract.symbol),
@@ -209,6 +213,32 @@ def plan_tail_hedge(
         cost=per_contract * n,
         budget_left=budget_left,
     )
+
+
+def _close_expiring(old: Position, now: datetime, cfg: TailHedgeConfig) -> TradeProposal:
+    return TradeProposal(
+        proposal_id=make_proposal_id(STRATEGY, now, f"close:{old.symbol}"),
+        strategy=STRATEGY,
+        created_at=now,
+        intent=ProposalIntent.CLOSE,
+        legs=(OrderLeg(old.instrument, Side.SELL, 1, PositionEffect.CLOSE),),
+        quantity=old.quantity,
+        reason=f"roll tail hedge: {old.symbol} has <= {cfg.roll_dte} days left",
+        order_type=OrderType.MARKET,
+        exit_reason=ExitReason.ROLL,
+    )
+
+
+def _count(positions: Sequence[Position]) -> str:
+    n = sum(p.quantity for p in positions)
+    underlying = {p.instrument.underlying for p in positions}
+    return f"{n} {'/'.join(sorted(underlying))} put{'s' if n != 1 else ''}"
+
+
+def _selling(expiring: Sequence[Position], cfg: TailHedgeConfig) -> str:
+    if not expiring:
+        return ""
+    return f"; selling {_count(expiring)} with <= {cfg.roll_dte} days left"
 
 
 def is_protective_hedge(p: TradeProposal) -> bool:

@@ -216,6 +216,10 @@ class TailHedger:
             verb = "rolling" if plan.action == "roll" else "proposing"
             msg = f"tail hedge: {verb}: {plan.reason}; ${plan.cost:,.0f} at most; {budget}"
             return self._step(plan, plan.action, "warning", msg, spent, always=True)
+        if plan.action == "close":
+            return self._step(
+                plan, "close", "warning", f"tail hedge: {plan.reason}", spent, always=True
+            )
         if plan.action == "blocked":
             return self._step(
                 plan, "blocked", "warning", f"tail hedge skipped: {plan.reason}", spent

@@ -17,6 +17,7 @@ from engine.domain import (
     PositionEffect,
     ProposalIntent,
     Side,
+    TradeProposal,
 )
 from engine.risk.tail_hedge import HedgeCandidate, TailHedgeConfig, plan_tail_hedge
 
@@ -134,6 +135,68 @@ def test_tail_hedge_when_hedge_has_7_days_left_then_roll_closes_it_and_buys_new(
     assert close.legs[0].effect is PositionEffect.CLOSE
     assert close.quantity == 2
     assert new.legs[0].symbol == _put(470, date(2026, 2, 6)).symbol
+
+
+def _expiring(qty: int = 2) -> Position:
+    return Position(_put(480, date(2026, 1, 13)), qty, Decimal("3.00"), mark=9.0)  # 7 DTE
+
+
+def _only_close_of(plan_proposals: tuple[TradeProposal, ...], held: Position) -> None:
+    (close,) = plan_proposals
+    assert close.intent is ProposalIntent.CLOSE
+    leg = close.legs[0]
+    assert (leg.symbol, leg.side, leg.effect) == (held.symbol, Side.SELL, PositionEffect.CLOSE)
+    assert close.quantity == held.quantity
+
+
+def test_tail_hedge_when_vix_fell_below_25_and_hedge_has_7_days_left_then_sold_not_replaced() -> (
+    None
+):
+    # An in-the-money hedge left to expire would be exercised into short SPY shares.
+    held = _expiring()
+    plan = plan_tail_hedge(
+        now=NOW,
+        portfolio=_port(1e6, (held,)),
+        vix=18.0,
+        spot=SPOT,
+        candidates=CHAIN,
+        spent_last_year=600,
+    )
+    assert plan.action == "close"
+    _only_close_of(plan.proposals, held)
+    assert "not replaced" in plan.reason
+    assert "2 SPY puts" in plan.reason
+
+
+def test_tail_hedge_when_newer_hedge_held_beside_expiring_one_then_only_expiring_sold() -> None:
+    live = Position(_put(470, date(2026, 2, 6)), 1, Decimal("3.00"), mark=3.0)
+    held = _expiring()
+    plan = plan_tail_hedge(
+        now=NOW,
+        portfolio=_port(1e6, (held, live)),
+        vix=30.0,
+        spot=SPOT,
+        candidates=CHAIN,
+        spent_last_year=600,
+    )
+    assert plan.action == "close"
+    _only_close_of(plan.proposals, held)
+
+
+def test_tail_hedge_when_budget_spent_and_hedge_expiring_then_blocked_but_still_sold() -> None:
+    held = _expiring()
+    plan = plan_tail_hedge(
+        now=NOW,
+        portfolio=_port(5e6, (held,)),
+        vix=30.0,
+        spot=SPOT,
+        candidates=CHAIN,
+        spent_last_year=99_800,
+    )
+    assert plan.action == "blocked"
+    assert "budget" in plan.reason
+    assert "selling 2 SPY puts" in plan.reason
+    _only_close_of(plan.proposals, held)
 
 
 def test_tail_hedge_when_no_put_near_30_dte_then_blocked() -> None:

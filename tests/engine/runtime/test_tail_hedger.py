@@ -283,6 +283,30 @@ async def test_tail_hedge_when_held_hedge_has_7_days_left_then_rolled(build: Any
     await eng.stop()
 
 
+async def test_tail_hedge_when_vix_below_25_and_hedge_has_7_days_left_then_sold_not_replaced(
+    build: Any,
+) -> None:
+    emb, eng, _ = await _engine(build, vix=18.0)
+    await eng.advance(RunBudget(market_minutes=1))  # first check: VIX 18, nothing held
+    old = await _buy_expiring_puts(eng, 1)
+    await eng.advance(RunBudget(market_minutes=5))  # next check, 300 s later
+    recs = await _hedge_proposals(emb.store)
+    closes = [r for r in recs if r.proposal.intent is ProposalIntent.CLOSE]
+    new_opens = [
+        r
+        for r in recs
+        if r.proposal.intent is ProposalIntent.OPEN and r.proposal.legs[0].instrument != old
+    ]
+    assert new_opens == [], [(r.proposal.reason, r.state) for r in recs]
+    assert len(closes) == 1
+    assert closes[0].proposal.legs[0].instrument == old
+    assert closes[0].state is ProposalState.SUBMITTED
+    book = eng.ledger.by_strategy[HEDGE]
+    assert old.symbol not in book or book[old.symbol].quantity == 0
+    assert _logged(eng, "not replaced")
+    await eng.stop()
+
+
 async def test_tail_hedge_when_year_spend_over_2pct_then_skipped_and_still_after_restart(
     build: Any, tmp_path: Path
 ) -> None:
