@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -561,19 +562,22 @@ class EarningsProtection(Strategy):
         p = self.params
         event = await self._event_of(ctx, und, legs)
         marks: dict[str, float] = {}
+        bids: dict[str, float] = {}
         for pos in legs:
             assert isinstance(pos.instrument, OptionContract)
-            marks[pos.symbol] = (await fresh_option_quote(ctx, pos.instrument, self._max_age)).mid
+            q = await fresh_option_quote(ctx, pos.instrument, self._max_age)
+            marks[pos.symbol], bids[pos.symbol] = q.mid, q.bid
+        close = partial(close_proposal, self, ctx, legs, marks, bids=bids)
         pnl, cost = unrealized(legs, marks)
         gain = pnl / cost if cost > 0 else 0.0
         days = (event - ctx.today).days
         if days <= 0:
             when = "today" if days == 0 else f"{-days} d ago"
-            return close_proposal(self, ctx, legs, marks, exit_reason=ExitReason.EVENT,
+            return close(exit_reason=ExitReason.EVENT,
                 reason=f"{und} earnings {event} ({when}): close before/after the announcement, "
                 f"P&L {pnl:+,.0f} ({gain:+.0%})")  # fmt: skip
         if gain >= p.profit_target - 1e-9:
-            return close_proposal(self, ctx, legs, marks, exit_reason=ExitReason.TAKE_PROFIT,
+            return close(exit_reason=ExitReason.TAKE_PROFIT,
                 reason=f"{und} gain {gain:+.0%} >= {p.profit_target:.0%} (P&L {pnl:+,.0f}) "
                 f"{days} d before earnings")  # fmt: skip
         return None
