@@ -75,6 +75,19 @@ _PCT = {
     "total_return", "cagr", "volatility", "max_drawdown", "win_rate", "time_in_market",
     "avg_gross_exposure", "alpha", "benchmark_return",
 }  # fmt: skip
+_MONEY = {"start_equity", "end_equity", "avg_win", "avg_loss", "expectancy"}
+_SESSIONS = {"max_drawdown_duration", "recovery_periods"}
+
+
+def _summary_value(key: str, value: Any) -> str:
+    """One figure of the text summary, with its unit."""
+    if key == "recovery_periods" and value is None:
+        return "not recovered"
+    if key in _MONEY and isinstance(value, int | float) and math.isfinite(value):
+        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+    if key in _SESSIONS and value is not None:
+        return f"{value} sessions"
+    return _fmt(value, key in _PCT)
 
 
 def _print_result(result: Any) -> None:
@@ -86,7 +99,7 @@ def _print_result(result: Any) -> None:
     )
     width = max(len(k) for k in s)
     for key, value in s.items():
-        click.echo(f"  {key:<{width}}  {_fmt(value, key in _PCT)}")
+        click.echo(f"  {key:<{width}}  {_summary_value(key, value)}")
     click.echo("strategies:")
     for a in result.attribution:
         click.echo(f"  {a.strategy:<22} P&L ${a.pnl:>12,.2f}   contribution {a.contribution:+.2%}")

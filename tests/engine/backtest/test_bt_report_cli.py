@@ -110,6 +110,10 @@ def test_cli_when_report_dir_then_files_written_and_named(prices_dir, tmp_path):
     assert out.exit_code == 0, out.output
     assert (tmp_path / "r" / "report.html").exists()
     assert "sharpe" in out.output
+    # Figures carry their units: dollars, sessions.
+    assert re.search(r"start_equity\s+\$100,000\.00\n", out.output)
+    assert re.search(r"max_drawdown_duration\s+\d+ sessions\n", out.output)
+    assert re.search(r"recovery_periods\s+(\d+ sessions|not recovered)\n", out.output)
 
 
 @pytest.mark.parametrize(
