@@ -46,8 +46,11 @@ OPTION_MODEL = (
     "spreads (wider out of the money, short- and long-dated, in stress) and ticks as in the "
     "simulator; risk-free rate 4%. Fills: market orders pay the far side of the quote plus "
     "slippage (equities 2 bp, options 10% of the half-spread), marketable limits fill at the "
-    "quote, commissions $0.65 per contract (configurable). Daily backtests tick once per session "
-    "in its last minute: strategies see the session's bar and trade at the closing quote."
+    "quote, commissions $0.65 per contract (configurable). Strategies price at the mid; stops, "
+    "time, expiry, end-of-day and post-event exits are re-priced at the natural price (bid of "
+    "what is sold, ask of what is bought) so they trade on arrival. Daily backtests tick once "
+    "per session in its last minute: strategies see the session's bar and trade at the "
+    "closing quote."
 )
 
 SIM_MODEL = (

@@ -19,6 +19,7 @@ from typing import Any
 from engine.domain import Bar, Fill, TradeProposal
 from engine.runtime.views import StrategyRunState, StrategyStatus
 from engine.strategies.base import Strategy, StrategyContext
+from engine.strategies.exit_pricing import price_urgent_exits
 from engine.strategies.registry import allocation_cap, strategy_class
 from engine.strategies.stray_stock import stray_stock_closes
 
@@ -119,9 +120,11 @@ class StrategyManager:
                     assert bars is not None
                     got = await slot.strategy.on_bar(ctx, bars)
                     # Shares from an exercise or assignment that the strategy has no rule for.
-                    return (*got, *stray_stock_closes(slot.strategy, ctx, got))
-                assert fill is not None
-                return tuple(await slot.strategy.on_fill(ctx, fill))
+                    got = (*got, *stray_stock_closes(slot.strategy, ctx, got))
+                else:
+                    assert fill is not None
+                    got = await slot.strategy.on_fill(ctx, fill)
+                return await price_urgent_exits(ctx, got)
         except Exception as exc:  # isolate: one broken strategy never stops the others
             what = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
             log.exception("strategy %s failed on %s", slot.name, kind)

@@ -166,7 +166,8 @@ async def test_confirm_countdown_when_engine_clock_advances_then_expiry_ticks_do
         await pilot.pause()
         screen = app.screen
         pending = app.desk.pending[pid]
-        assert pending.expires_at is not None and app.desk.now is not None
+        assert pending.expires_at is not None
+        assert app.desk.now is not None
 
         def expiry_shown() -> str:
             return str(screen.query_one("#confirm-terms").render())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
@@ -10,7 +11,20 @@ from typing import ClassVar
 import pytest
 
 from engine.data.calendar import default_calendar
-from engine.domain import Bar, Equity, OrderLeg, Portfolio, PositionEffect, Side, TradeProposal
+from engine.data.memory import InMemoryMarketData
+from engine.domain import (
+    Bar,
+    Equity,
+    ExitReason,
+    OrderLeg,
+    Portfolio,
+    PositionEffect,
+    ProposalIntent,
+    Quote,
+    Side,
+    TradeProposal,
+)
+from engine.runtime.clock import SimulatedClock
 from engine.runtime.manager import StrategyManager, StrategySlot
 from engine.runtime.views import StrategyRunState
 from engine.strategies.base import Strategy, StrategyContext, StrategyParams
@@ -101,3 +115,42 @@ async def test_scan_when_inline_then_same_proposals_as_tasks():
         await mgr.stop()
     assert got[0] == got[1]
     assert len(got[0]) == 2
+
+
+class _Stopper(_Buyer):
+    """Stops out of SPY shares at the last price, as a strategy's exit would be priced."""
+
+    name: ClassVar[str] = "stopper"
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        return [
+            self.propose(
+                ctx,
+                legs=(OrderLeg(Equity("SPY"), Side.SELL, 1, PositionEffect.CLOSE),),
+                quantity=5,
+                reason="loss >= stop",
+                limit_price=Decimal("10.00"),
+                intent=ProposalIntent.CLOSE,
+                exit_reason=ExitReason.STOP,
+            )
+        ]
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_scan_when_strategy_stops_out_then_exit_priced_at_the_bid(inline):
+    data = InMemoryMarketData(SimulatedClock(T0), calendar=default_calendar())
+    data.set_quote(Quote("SPY", T0, bid=9.95, ask=10.05, last=10.0))
+
+    def ctx(slot: StrategySlot) -> StrategyContext:
+        return replace(_ctx(slot), market=data)
+
+    mgr = StrategyManager([_Stopper(_P())], timeout=timedelta(seconds=5), inline=inline)
+    mgr.start()
+    try:
+        (p,) = await mgr.scan(T0, _bars(), ctx)
+    finally:
+        await mgr.stop()
+    assert p.limit_price == Decimal("9.95")
+    assert "natural price" in p.reason

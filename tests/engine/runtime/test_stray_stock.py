@@ -145,24 +145,64 @@ async def test_options_only_strategy_when_market_closed_then_waits_for_the_sessi
     assert await _scan(_OptionsOnly(_P()), True, now=saturday) == []
 
 
-def test_earnings_protection_backtest_when_straddle_exercised_then_shares_sold_next_session():
-    # Research profile, sim seed 7: its NFLX straddle is still held at its expiry and the
-    # in-the-money leg is exercised into shares. Before this rule they stayed in the book for
-    # the rest of the run. (Before daily steps filled resting exits from the session's range,
-    # the AMZN and AMD straddles rode to expiry too.)
+class _HoldsToExpiry(Strategy):
+    """Buys one deep in-the-money NFLX call a week out and never exits: its exercise leaves
+    shares that no rule of an options-only strategy manages. (The shipped strategies now
+    close such positions before expiry: exits that must happen are priced at the natural
+    price, so none is left to hold a winner through its expiry in this window.)"""
+
+    name: ClassVar[str] = "holds_to_expiry"
+    title: ClassVar[str] = "Holds to expiry"
+    params_model: ClassVar[type[StrategyParams]] = _P
+    trades_stock: ClassVar[bool] = False
+    intraday: ClassVar[bool] = False  # decides on the daily bar
+
+    def universe(self) -> frozenset[str]:
+        return frozenset({"NFLX"})
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        if ctx.positions or ctx.pending or "NFLX" not in bars:
+            return []
+        spot = bars["NFLX"].close
+        chain = await ctx.market.option_chain(
+            "NFLX",
+            ctx.today + timedelta(days=5),
+            ctx.today + timedelta(days=12),
+            right=OptionRight.CALL,
+            strikes=(0.7 * spot, 0.9 * spot),
+        )
+        quotes = sorted((q for q in chain if q.bid > 0), key=lambda q: q.contract.expiry)
+        if not quotes:
+            return []
+        q = quotes[0]
+        return [
+            self.propose(
+                ctx,
+                legs=(OrderLeg(q.contract, Side.BUY, 1, PositionEffect.OPEN),),
+                quantity=1,
+                reason="hold to expiry",
+                limit_price=Decimal(str(q.ask)),
+            )
+        ]
+
+
+def test_options_only_backtest_when_call_exercised_then_shares_sold_next_session():
     cfg = BacktestConfig(
-        strategies=("earnings_protection",),
+        strategies=("holds_to_expiry",),
         start=date(2020, 1, 2),
-        end=date(2020, 5, 15),
+        end=date(2020, 2, 28),
         data=DataSpec("sim"),
-        symbols=SYMS,
+        symbols=("NFLX",),
         step="day",
         seed=7,
         profile="research_2024",
+        capital=Decimal(1_000_000),  # one deep ITM NFLX call fits the 5% position cap
     )
-    res = run_backtest_sync(cfg)
+    res = run_backtest_sync(cfg, strategies=[_HoldsToExpiry(_P())])
     stock = [t for t in res.trades if t.kind != "option"]
-    assert {t.symbol for t in stock} >= {"NFLX"}, "expected the exercise"
+    assert {t.symbol for t in stock} == {"NFLX"}, "expected the exercise"
     cal = default_calendar()
     for t in stock:
         assert t.closed, f"{t.symbol} shares still held at the end"
