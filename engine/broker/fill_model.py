@@ -9,7 +9,10 @@ broker and read in one place:
   the half-spread scales with exactly what makes an option hard to trade (moneyness, time,
   liquidity);
 * marketable limit orders fill at the quote (the better of limit and quote: a buy limit is only
-  marketable when it is at or above the ask), without slippage;
+  marketable when it is at or above the ask), without slippage. That price improvement is for
+  an order arriving at a quote (or meeting the market at an open, after a closed market): a
+  limit that rested through trading is the best price on its side once the market reaches it,
+  so it trades at its limit (`prices_at_limit`), not at a quote the market later moved to;
 * limit orders fill at most `max_fill_fraction` of the displayed size per market update; the
   remainder rests. A size of 0 means the source publishes no size and is read as unlimited;
 * commissions are per share and per contract, with an optional minimum per order.
@@ -232,3 +235,41 @@ def signed_limit(request: OrderRequest) -> Decimal:
     if request.is_combo:
         return request.limit_price
     return abs(request.limit_price) * request.legs[0].side.sign
+
+
+def prices_at_limit(request: OrderRequest, prices: Sequence[Decimal]) -> list[Decimal]:
+    """Leg prices whose net per unit is the order's limit (never worse than it), from leg
+    `prices` whose net is at least as good: what a resting limit order trades at once the
+    market has moved through it between two updates.
+
+    The improvement is taken back on one buy leg (paid more), else spread over the sell legs
+    (received less, never below zero), largest first; each change is rounded in the order's
+    favour, so the net is within a cent of the limit and never worse than it."""
+    improvement = signed_limit(request) - net_per_unit(request, prices)
+    out = list(prices)
+    if improvement <= 0:
+        return out
+    unit = unit_multiplier(request) if request.is_combo else 1
+    legs = request.legs
+    buys = [i for i, leg in enumerate(legs) if leg.side is Side.BUY]
+    if buys:
+        i = min(buys, key=lambda j: (legs[j].ratio, j))
+        per = legs[i].ratio * legs[i].instrument.multiplier if request.is_combo else 1
+        out[i] = out[i] + _sub_penny_floor(improvement * unit / per)
+        return out
+    left = improvement * unit
+    for i in sorted(range(len(legs)), key=lambda j: (-out[j] * legs[j].ratio, j)):
+        if left <= 0:
+            break
+        per = legs[i].ratio * legs[i].instrument.multiplier if request.is_combo else 1
+        step = min(out[i], _sub_penny_floor(left / per))
+        out[i] -= step
+        left -= step * per
+    return out
+
+
+def _sub_penny_floor(x: Decimal) -> Decimal:
+    """`x` rounded down to $0.0001, keeping its own exponent when it is already that exact
+    (a cent stays a cent: 99.40 + 0.1 prints as 99.50, as the limit does)."""
+    floored = x.quantize(SUB_PENNY, rounding=ROUND_FLOOR)
+    return x if floored == x else floored

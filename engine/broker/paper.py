@@ -7,7 +7,9 @@ What it does, in one place:
 * limit orders fill at once when marketable (buy limit >= ask, sell limit <= bid) at the
   quote, otherwise they rest (also while the market is closed) and `on_market` re-checks them
   every update. A limit takes at most the displayed size (times `max_fill_fraction`) per
-  update and rests the remainder;
+  update and rests the remainder. A limit that rested unfilled at an update of the session
+  and is crossed at a later one fills at its limit: the market went through its price in
+  between. Only an order meeting the market at an open (or arriving) fills at the quote;
 * combos fill atomically (every leg or none) in whole combo units; their limit is the net per
   combo unit per share (positive = debit, negative = credit) against the legs' quotes. For a
   single-leg order the limit is the price itself (its sign is ignored);
@@ -53,6 +55,7 @@ from engine.broker.fill_model import (
     market_price,
     minimum_top_up,
     net_per_unit,
+    prices_at_limit,
     quote_price,
     signed_limit,
     to_decimal,
@@ -210,6 +213,9 @@ class PaperBroker:
         self._holders: dict[str, dict[str | None, int]] = {}
         self._holder_instruments: dict[str, Instrument] = {}
         self._last_closed_session: date | None = None
+        # When resting orders were last checked against quotes in an open market: an order
+        # checked then (or placed after it) that is crossed now rested through trading.
+        self._last_recheck: datetime | None = None
         self._deferred_warned: set[tuple[str, date]] = set()
         self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
         self._held_fills: list[Fill] | None = None  # see hold_fills
@@ -769,9 +775,16 @@ class PaperBroker:
     # -- execution ------------------------------------------------------------------------
 
     def _execute(
-        self, coid: str, quotes: Sequence[LegQuote], now: datetime, *, arriving: bool
+        self,
+        coid: str,
+        quotes: Sequence[LegQuote],
+        now: datetime,
+        *,
+        arriving: bool,
+        at_limit: bool = False,
     ) -> None:
-        """Fill what the quotes allow now. Called with the lock held."""
+        """Fill what the quotes allow now (a limit order at its limit when `at_limit`: it
+        rested while the market moved through it). Called with the lock held."""
         order = self._orders[coid]
         request = order.request
         legs = request.legs
@@ -789,6 +802,8 @@ class PaperBroker:
             ]
             if net_per_unit(request, prices) > signed_limit(request):
                 return
+            if at_limit:
+                prices = prices_at_limit(request, prices)
             sizes = [
                 (displayed_size(leg.side, q), leg.ratio)
                 for leg, q in zip(legs, quotes, strict=True)
@@ -907,6 +922,8 @@ class PaperBroker:
         self._order_updates.publish(self._orders[coid])
 
     async def _recheck_resting(self, now: datetime) -> None:
+        last, self._last_recheck = self._last_recheck, now
+        session_open = self._calendar.session_open(self._calendar.session_on_or_before(now.date()))
         for coid in list(self._open):
             order = self._orders[coid]
             if not order.status.is_open:
@@ -920,7 +937,11 @@ class PaperBroker:
             if quotes is None:
                 log.debug("paper order %s not re-checked: %s", coid, problem)
                 continue
-            self._execute(coid, quotes, now, arriving=False)
+            # Checked (at an earlier update or on arrival) in this session's trading and not
+            # marketable then: the market has moved through its limit since, at its limit.
+            seen = max(order.created_at, last) if last is not None else order.created_at
+            rested = session_open <= seen < now and self._calendar.is_open(seen)
+            self._execute(coid, quotes, now, arriving=False, at_limit=rested)
 
     def _fill_from_range(self, coid: str, order: Order, now: datetime) -> None:
         """Fill what the session's range allows an order that rested through it."""

@@ -88,7 +88,9 @@ async def test_limit_buy_when_below_ask_then_rests_and_fills_on_a_later_tick_as_
     desk.quote("AAPL", 99.30, 99.40)
     await desk.broker.on_market(desk.now)
     (fill,) = await take(stream, 1)
-    assert (fill.price, fill.liquidity) == (D("99.40"), "maker")
+    # The market traded down through 99.50 while the order rested: it fills at its limit,
+    # not at the 99.40 the ask had reached by the next update.
+    assert (fill.price, fill.liquidity) == (D("99.50"), "maker")
     assert (await desk.broker.order(req.client_order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
     assert await desk.broker.open_orders() == []
 
