@@ -16,7 +16,8 @@ Conventions (each action is one synthetic, already-filled order):
 * shorts settle first (assignment is not optional). A long equity option the account cannot take
   delivery of (a call without the cash, a put without the shares: no short stock in a cash
   account) is closed at its intrinsic value instead, like a broker selling it for the account at
-  the close;
+  the close. A long call that covers shares an assignment left short is always exercised for
+  them (a call spread settles at its width even when other positions used up the cash);
 * an assignment a calendar or diagonal spread covers with a later-dated long is settled by
   exercising that long early (its time value is forfeited), so the account never ends short
   stock or short cash.
@@ -229,7 +230,11 @@ def _plan_group(
             )
     for contract, n in sorted(itm_long_calls, key=lambda cq: cq[0].strike):
         per_contract = contract.strike * contract.multiplier
-        affordable = min(n, int(max(ZERO, cash) // per_contract))
+        # A call spread's long leg delivers the shares its assigned short leg sold: it is
+        # exercised for them whatever the cash (other positions may have spent it), or the
+        # account would end short stock with the spread's width not settled.
+        covering = -(min(0, shares) // contract.multiplier)  # ceil(short shares / multiplier)
+        affordable = min(n, max(covering, int(max(ZERO, cash) // per_contract)))
         if affordable:
             act(ExpiryOutcome.EXERCISED, contract, affordable, True, ZERO, Side.BUY)
         if n - affordable:

@@ -124,3 +124,30 @@ def test_plan_when_close_missing_then_group_deferred() -> None:
     plan = plan_expiry([(put("150"), -1)], {}, cash=D(0), shares={})
     assert plan.actions == ()
     assert plan.deferred == ("AAPL",)
+
+
+def test_plan_when_call_spread_both_itm_and_cash_negative_then_long_still_covers_the_short() -> (
+    None
+):
+    # A put assignment on another underlying earlier in the same expiry run (QQQ before SPY)
+    # can take the cash far below zero; the call spread's long leg then counted as
+    # "unaffordable" and was closed at intrinsic, leaving the account short 300 shares
+    # instead of settling the spread at its width.
+    plan = plan_expiry(
+        [(call("180"), -3), (call("190"), 3)], {"AAPL": D("200")}, cash=D(-150_000), shares={}
+    )
+    outcomes = sorted((a.outcome.value, a.quantity) for a in plan.actions)
+    assert outcomes == [("assigned", 3), ("exercised", 3)]
+    assert sum(a.share_delta for a in plan.actions) == 0
+    assert sum((a.cash_delta for a in plan.actions), D(0)) == D(-3_000)  # the width, 3 x $10
+    assert not any("short stock" in w for w in plan.warnings)
+
+
+def test_plan_when_long_call_covers_part_of_short_then_rest_closed_at_intrinsic() -> None:
+    # Only the shares the assignment sold are covered without cash; more calls need the cash.
+    plan = plan_expiry(
+        [(call("180"), -1), (call("190"), 3)], {"AAPL": D("200")}, cash=D(-50_000), shares={}
+    )
+    outcomes = sorted((a.outcome.value, a.quantity) for a in plan.actions)
+    assert outcomes == [("assigned", 1), ("closed_at_intrinsic", 2), ("exercised", 1)]
+    assert sum(a.share_delta for a in plan.actions) == 0
