@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -24,6 +24,7 @@ from engine.domain import (
     OrderLeg,
     Position,
     Side,
+    TimeInForce,
     TradeProposal,
 )
 from engine.strategies.base import Strategy, StrategyContext, StrategyParams, contracts_for_budget
@@ -234,6 +235,15 @@ class SpxCreditSpreads(Strategy):
     - W25's "target IV pct 18" has no defined rule upstream and is not used; its r = 5%.
     - Positions are grouped per underlying (one structure per underlying at a time); the entry
       credit is read back from the legs' average fill prices, so nothing needs persisting.
+    - Exits are decided on mids but sent immediate-or-cancel at the far side of each leg (buy
+      the short at its ask, sell the long at its bid). A close resting at the mid is never
+      marketable for a combo and, while it rests, the structure counts as pending and is not
+      managed: a profit-taking close placed in the morning used to block the 15:00 ET and
+      60-minute exits, so 0DTE spreads went into expiry and the short leg was assigned (QQQ
+      200107 382/370 put spread, 400 shares bought at $382). Unfilled, an IOC close is gone
+      by the next scan, which decides again. A long leg with no bid is left out of the close
+      (it cannot be sold, and in the combo it kept the short from being bought back); it
+      expires, worthless or exercised against the short.
     """
 
     name: ClassVar[str] = "spx_credit_spreads"
@@ -567,15 +577,20 @@ class SpxCreditSpreads(Strategy):
     ) -> TradeProposal | None:
         p = self.params
         marks: dict[str, float] = {}
+        # What closing pays now: the ask of a leg bought back, the bid of a leg sold.
+        far: dict[str, float] = {}
         missing: list[str] = []
         for pos in legs:
             assert isinstance(pos.instrument, OptionContract)
             try:
-                marks[pos.symbol] = (await fresh_option_quote(ctx, pos.instrument)).mid
+                q = await fresh_option_quote(ctx, pos.instrument)
             except SkipSymbol as exc:
                 missing.append(exc.reason)
                 if pos.mark is not None:
-                    marks[pos.symbol] = pos.mark
+                    marks[pos.symbol] = far[pos.symbol] = pos.mark
+            else:
+                marks[pos.symbol] = q.mid
+                far[pos.symbol] = q.ask if pos.quantity < 0 else q.bid
         units = math.gcd(*(abs(pos.quantity) for pos in legs))
         # Per combo unit, per share: what we received at entry and what closing costs now.
         credit = -sum(float(pos.avg_price) * pos.quantity for pos in legs) / units
@@ -590,10 +605,16 @@ class SpxCreditSpreads(Strategy):
         minutes_left = (stop_at - ctx.now).total_seconds() / 60.0
         desc = f"{under} {expiry:%y%m%d} credit structure ({len(legs)} legs, entry credit {credit:.2f})"
 
-        def close(reason: str, why: ExitReason) -> TradeProposal:
-            return close_proposal(
-                self, ctx, legs, marks, reason=f"{desc}: {reason}", exit_reason=why
+        def close(reason: str, why: ExitReason) -> TradeProposal | None:
+            # A long wing nobody bids for cannot be sold, and in the combo it would keep the
+            # short from being bought back: close the rest and let it expire.
+            tradable = [pos for pos in legs if pos.quantity < 0 or far[pos.symbol] > 0]
+            if not tradable:
+                return None
+            prop = close_proposal(
+                self, ctx, tradable, far, reason=f"{desc}: {reason}", exit_reason=why
             )
+            return replace(prop, time_in_force=TimeInForce.IOC)
 
         have_all = len(marks) == len(legs)
         if have_all and not missing:

@@ -15,6 +15,7 @@ from engine.domain import (
     PositionEffect,
     ProposalIntent,
     Side,
+    TimeInForce,
 )
 from engine.strategies.base import ParameterError
 from engine.strategies.spx_credit_spreads import (
@@ -267,11 +268,37 @@ async def test_exit_when_eng_credit_080_then_profit_at_060_and_stop_at_140(
     assert [p.exit_reason for p in props] == ([] if expected is None else [expected])
     for p in props:
         assert p.quantity == 3
-        assert {leg.instrument.strike: (leg.side, leg.effect) for leg in p.legs} == {
-            480: (Side.BUY, PositionEffect.CLOSE),  # buy back the short
-            465: (Side.SELL, PositionEffect.CLOSE),  # sell the long
-        }
-        assert p.limit_price == Decimal(f"{short_mid - long_mid:.2f}")  # net debit to close
+        long_bid = max(0.0, long_mid - 0.05)
+        legs = {480: (Side.BUY, PositionEffect.CLOSE)}  # buy back the short
+        if long_bid > 0:  # a long nobody bids for is left to expire
+            legs[465] = (Side.SELL, PositionEffect.CLOSE)  # sell the long
+        assert {leg.instrument.strike: (leg.side, leg.effect) for leg in p.legs} == legs
+        # Decided on mids, sent IOC at the far side: the short's ask less the long's bid.
+        natural = (short_mid + 0.05) - long_bid
+        assert p.limit_price == Decimal(f"{natural:.2f}")  # net debit to close
+        assert p.time_in_force is TimeInForce.IOC
+
+
+async def test_exit_when_0dte_short_bought_back_and_long_wing_unbid_then_nothing_more_to_close() -> (
+    None
+):
+    # The short leg was bought back earlier; the long wing left has no bid: nothing can be
+    # sold, so no close is proposed (one a minute, never fillable, would only add noise).
+    strat = eng()
+    at = et(2024, 6, 12, 15, 10)
+    (_, long) = spread_legs(TODAY)
+    ctx = context(marked(at, 1.00, 0.04, TODAY), positions=[long])
+    assert [x for x in await strat.on_bar(ctx, {}) if x.intent is ProposalIntent.CLOSE] == []
+
+
+async def test_exit_when_0dte_at_1500_then_ioc_at_far_side_so_it_fills_now() -> None:
+    strat = eng()
+    at = et(2024, 6, 12, 15, 0)
+    [p] = await strat.on_bar(
+        context(marked(at, 1.00, 0.10, TODAY), positions=spread_legs(TODAY)), {}
+    )
+    assert p.time_in_force is TimeInForce.IOC
+    assert p.limit_price == Decimal("1.00")  # 480P ask 1.05 - 465P bid 0.05
 
 
 async def test_exit_when_r24_condor_then_50pct_target_and_2_2x_stop() -> None:
