@@ -34,6 +34,7 @@ from engine.domain import (
     PositionEffect,
     ProposalIntent,
     Side,
+    TradeProposal,
 )
 from engine.strategies.earnings_protection import (
     EarningsParams,
@@ -384,23 +385,30 @@ async def test_exit_when_calendar_spread_on_earnings_day_then_both_legs_close_fo
     assert p.quantity == 4
 
 
-async def test_exit_when_straddle_put_has_no_bid_then_call_closes_alone_and_put_expires() -> None:
-    # The July scenario from the 2019 AAPL backtest: the stock ran away from the strike, the
-    # put has no bid, and a straddle close that must sell it could never trade.
-    call = OptionContract(SYM, EXPIRIES[0], Decimal(90), OptionRight.CALL)
-    put = OptionContract(SYM, EXPIRIES[0], Decimal(90), OptionRight.PUT)
+async def _straddle_exit(
+    strike: int, call_quote: tuple[float, float], put_quote: tuple[float, float]
+) -> tuple[OptionContract, OptionContract, TradeProposal]:
+    """The event exit of a held 3-lot straddle at `strike`, spot 100, with these bid/asks."""
+    call = OptionContract(SYM, EXPIRIES[0], Decimal(strike), OptionRight.CALL)
+    put = OptionContract(SYM, EXPIRIES[0], Decimal(strike), OptionRight.PUT)
     now = et(IN_5D, 10)
     _, data = market(now)
     rows = (
-        option_quote(SYM, call.expiry, 90, OptionRight.CALL, now, 9.90, 10.10),
-        option_quote(SYM, put.expiry, 90, OptionRight.PUT, now, 0.00, 0.05),
+        option_quote(SYM, call.expiry, strike, OptionRight.CALL, now, *call_quote),
+        option_quote(SYM, put.expiry, strike, OptionRight.PUT, now, *put_quote),
     )
     data.set_chain(OptionChain(SYM, now, 100.0, rows))
     data.add_earnings([EarningsEvent(SYM, IN_5D)])
     held = [position(call, 3, 4.00, opened_at=NOW), position(put, 3, 3.50, opened_at=NOW)]
-    props = await strat().on_bar(context(now, data, positions=held), {})
-    (p,) = props
+    (p,) = await strat().on_bar(context(now, data, positions=held), {})
     assert p.exit_reason is ExitReason.EVENT
+    return call, put, p
+
+
+async def test_exit_when_straddle_put_has_no_bid_then_call_closes_alone_and_put_expires() -> None:
+    # The January scenario from the 2019 AAPL backtest: the stock ran away from the strike,
+    # the put has no bid, and a straddle close that must sell it could never trade.
+    call, put, p = await _straddle_exit(90, (9.90, 10.10), (0.00, 0.05))
     assert [(leg.instrument, leg.side) for leg in p.legs] == [(call, Side.SELL)]
     assert p.quantity == 3
     assert p.limit_price == Decimal("10.00")
@@ -408,18 +416,7 @@ async def test_exit_when_straddle_put_has_no_bid_then_call_closes_alone_and_put_
 
 
 async def test_exit_when_every_straddle_leg_is_bid_then_both_close_as_one_combo() -> None:
-    call = OptionContract(SYM, EXPIRIES[0], Decimal(100), OptionRight.CALL)
-    put = OptionContract(SYM, EXPIRIES[0], Decimal(100), OptionRight.PUT)
-    now = et(IN_5D, 10)
-    _, data = market(now)
-    rows = (
-        option_quote(SYM, call.expiry, 100, OptionRight.CALL, now, 1.90, 2.10),
-        option_quote(SYM, put.expiry, 100, OptionRight.PUT, now, 1.40, 1.60),
-    )
-    data.set_chain(OptionChain(SYM, now, 100.0, rows))
-    data.add_earnings([EarningsEvent(SYM, IN_5D)])
-    held = [position(call, 3, 4.00, opened_at=NOW), position(put, 3, 3.50, opened_at=NOW)]
-    (p,) = await strat().on_bar(context(now, data, positions=held), {})
+    call, put, p = await _straddle_exit(100, (1.90, 2.10), (1.40, 1.60))
     assert {(leg.instrument, leg.side) for leg in p.legs} == {(call, Side.SELL), (put, Side.SELL)}
     assert p.limit_price == Decimal("-3.50")
     assert "left to expire" not in p.reason
