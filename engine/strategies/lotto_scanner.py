@@ -394,6 +394,10 @@ class LottoScanner(Strategy):
         for kind in kinds:
             targets: list[tuple[OptionRight, float, date, str]] = []
             if kind is PlayKind.ZERO_DTE:
+                if self._zero_dte_closing(ctx) is not None:
+                    # It would be closed by the next scan's 0DTE exit, paying the spread twice.
+                    reasons.append(f"0DTE plays close at/after {p.zero_dte_exit:%H:%M} ET")
+                    continue
                 score = momentum_score(spot, closes)
                 if score < p.min_momentum_score:
                     reasons.append(f"0DTE momentum score {score:.0f} < {p.min_momentum_score:.0f}")
@@ -550,6 +554,18 @@ class LottoScanner(Strategy):
 
     # -- exits -----------------------------------------------------------------------------
 
+    def _zero_dte_closing(self, ctx: StrategyContext) -> str | None:
+        """Why a 0DTE play is closed now (None while it may stay open): at/after the 0DTE
+        exit time, or within the last hour of an early-close session (13:00 ET)."""
+        p = self.params
+        if ctx.et_time >= p.zero_dte_exit:
+            return f"0DTE at {ctx.et_time:%H:%M} ET, at/after {p.zero_dte_exit:%H:%M}"
+        left = ctx.minutes_to_close()
+        if left is not None and left <= 60.0:
+            # Early-close sessions end at 13:00 ET: same one-hour margin as 15:00 normally.
+            return f"0DTE with {left:.0f} min to an early close"
+        return None
+
     async def _manage(self, ctx: StrategyContext, pos: Position) -> TradeProposal | None:
         p = self.params
         c = pos.instrument
@@ -574,16 +590,8 @@ class LottoScanner(Strategy):
                 self, ctx, [pos], marks, reason=f"{head}: {reason}", exit_reason=why, quantity=qty
             )
 
-        if c.dte(ctx.today) == 0:
-            left = ctx.minutes_to_close()
-            if ctx.et_time >= p.zero_dte_exit:
-                return close(
-                    f"0DTE at {ctx.et_time:%H:%M} ET, at/after {p.zero_dte_exit:%H:%M}",
-                    ExitReason.EXPIRY,
-                )
-            if left is not None and left <= 60.0:
-                # Early-close sessions end at 13:00 ET: same one-hour margin as 15:00 normally.
-                return close(f"0DTE with {left:.0f} min to an early close", ExitReason.EXPIRY)
+        if c.dte(ctx.today) == 0 and (why_now := self._zero_dte_closing(ctx)) is not None:
+            return close(why_now, ExitReason.EXPIRY)
         if not fresh:
             return None  # price rules need a live premium
         first, second = p.profit_levels[0], p.profit_levels[1]

@@ -154,6 +154,16 @@ async def test_entry_when_after_1530_or_max_concurrent_then_no_new_plays() -> No
     assert "3 plays open or pending" in strat2.skips.by_symbol["*"]
 
 
+async def test_entry_when_0dte_after_1500_then_none_opened_since_it_would_close_at_once() -> None:
+    # New plays are allowed until 15:30, but a 0DTE play closes at/after 15:00: opened at
+    # 15:10 it would be sold on the next scan, paying the spread twice for nothing.
+    strat = eng()
+    assert await strat.on_bar(context(spy_market(et(2024, 6, 12, 15, 10)), cash=100_000), {}) == []
+    assert "0DTE plays close at/after 15:00 ET" in strat.skips.by_symbol["SPY"]
+    before = await eng().on_bar(context(spy_market(et(2024, 6, 12, 14, 59)), cash=100_000), {})
+    assert len(before) == 1
+
+
 async def test_entry_when_momentum_weak_then_no_0dte_play() -> None:
     m = Market(NOW)
     m.daily("SPY", steady(520.0, 25, daily=-0.001))  # falling, last close ~507
