@@ -19,10 +19,16 @@ Shared by the simulator and the CSV replay. Everything for one expiry is compute
   stocks and ETFs are American: the Black-Scholes value plus the early-exercise premium
   (puts, and calls on dividend payers) from `engine.pricing.american_book` (integral
   equation, within 0.5 % of a 2,000-step tree), not computed where it provably is under half
-  a cent (`premium_bound`: far out of the money, short-dated). The quoted IV is the surface vol, i.e. the
+  a cent (`premium_bound`: far out of the money, short-dated). The quoted IV is the surface vol (in calendar terms: see Time), i.e. the
   vol at which the American model gives the theoretical value (what risk re-prices with);
   the quoted greeks are Black-Scholes greeks at that vol (for deep in-the-money puts the
   American delta is closer to -1 than the quoted one).
+* Time: the surface lives on the price path's own variance clock (`variance_clock`: 252
+  sessions a year, the overnight share at the open, the session's by its volume profile), so
+  a 0DTE option is priced for the variance the path still has to realise. Carry, spreads and
+  open interest run on calendar time, and IV and greeks are quoted ACT/365 as a broker feed
+  does: the quoted IV is the surface vol scaled by sqrt(variance years / calendar years), the
+  same total variance.
 * Quotes: spreads widen out of the money, for short-dated and long-dated expiries, for less
   liquid names and in stressed markets; ticks 0.01 under $3 and 0.05 above (0.01 everywhere for
   SPY/QQQ/IWM, 0.05/0.10 for SPX); volume and open interest decay away from ATM and with DTE.
@@ -43,10 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.data.calendar import MarketCalendar
+from engine.data.calendar import MarketCalendar, default_calendar
 from engine.data.protocol import DataUnavailable
 from engine.data.simulator.seeding import derived_seed
 from engine.data.simulator.universe import DailyExpiries, Kind, SymbolSpec, TickRule
+from engine.data.simulator.variance_clock import VarianceClock, variance_clock
 from engine.domain import OptionChain, OptionContract, OptionQuote, OptionRight
 from engine.pricing import black_scholes
 from engine.pricing.american_book import american_screened
@@ -238,7 +245,21 @@ def strike_ladder(style: OptionStyle, spot: float, t_years: float, atm_iv: float
 
 
 def years_between(start: datetime, end: datetime) -> float:
+    """Calendar years (ACT/365): what quoted IVs and greeks are expressed in, and what
+    carry, spreads and open interest run on."""
     return max((end - start).total_seconds() / _YEAR_SECONDS, _MIN_T)
+
+
+_CLOCK: list[VarianceClock] = []
+
+
+def variance_years(start: datetime, end: datetime) -> float:
+    """Years of the price path's own variance between two instants (`variance_clock`): what
+    the option's diffusion sees. Chains are listed on XNYS sessions in the simulator and the
+    CSV replay alike, and the clock depends only on the exchange's opens and closes."""
+    if not _CLOCK:
+        _CLOCK.append(variance_clock(default_calendar()))
+    return max(_CLOCK[0].years(start, end), _MIN_T)
 
 
 def atm_vol(inputs: ChainInputs, t_years: float, expiry_close: datetime) -> float:
@@ -308,7 +329,7 @@ class ExpiryRequest:
 def listed_strikes(inputs: ChainInputs, expiry_close: datetime) -> np.ndarray:
     """The strikes an expiry lists at this instant: what a full pass over it prices (the same
     calls as `build_expiries` makes, so the same floats)."""
-    t = years_between(inputs.now, expiry_close)
+    t = variance_years(inputs.now, expiry_close)
     return strike_ladder(inputs.style, inputs.spot, t, atm_vol(inputs, t, expiry_close))
 
 
@@ -334,7 +355,10 @@ def build_expiries(
     scalars: list[tuple[float, ...]] = []
     for req in requests:
         inputs, style = req.inputs, req.inputs.style
-        t = years_between(inputs.now, req.expiry_close)
+        # Diffusion on the path's variance clock, carry and quoting on the calendar: the
+        # Black-Scholes call below gets (calendar t, IV scaled to keep the total variance).
+        t = variance_years(inputs.now, req.expiry_close)
+        t_cal = years_between(inputs.now, req.expiry_close)
         atm = atm_vol(inputs, t, req.expiry_close)
         strikes = req.strikes
         if strikes is None:
@@ -353,14 +377,14 @@ def build_expiries(
         # Spreads: fraction of premium, wider OTM / short-dated / long-dated / illiquid /
         # stressed. Open interest and volume: deterministic per (underlying, expiry, strike,
         # day).
-        dte = t * 365.0
+        dte = t_cal * 365.0
         scalars.append(
             (
                 s,  # 0 spot
-                t,  # 1
+                t_cal,  # 1
                 q,  # 2 dividend yield
                 r,  # 3 rate
-                s * math.exp((r - q) * t),  # 4 forward
+                s * math.exp((r - q) * t_cal),  # 4 forward
                 atm * math.sqrt(t),  # 5 z denominator
                 atm,  # 6
                 (1.0 + 0.6 / math.sqrt(dte + 0.5))
@@ -370,7 +394,8 @@ def build_expiries(
                 inputs.today.toordinal(),  # 9
                 math.exp(-dte / 180.0) + 0.15,  # 10 open-interest decay
                 0.15 + 1.5 / (dte + 1.0),  # 11 turnover
-                *c.values,  # 12.. per-style constants (see _StyleConstants.values)
+                *c.values,  # 12..21 per-style constants (see _StyleConstants.values)
+                math.sqrt(t / t_cal),  # 22 variance-time vol -> calendar (quoted) vol
             )
         )
     counts = np.array(rows)
@@ -386,7 +411,7 @@ def build_expiries(
     s_ = spread(0)
     z2 = np.minimum(np.maximum(np.log(k2 / spread(4)) / spread(5), -4.0), 4.0)
     shape = np.minimum(np.maximum(1.0 - spread(skew_c) * z2 + spread(smile_c) * z2 * z2, 0.5), 2.5)
-    iv = np.minimum(np.maximum(spread(6) * shape, 0.03), 5.0)
+    iv = np.minimum(np.maximum(spread(6) * shape, 0.03), 5.0) * spread(22)
     rates = per[:, 3]
     r_arg: float | np.ndarray = float(rates[0]) if bool((rates == rates[0]).all()) else spread(3)
     g = black_scholes(s_, k2, spread(1), r_arg, spread(2), iv, is_call)
