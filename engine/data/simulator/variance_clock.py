@@ -26,7 +26,7 @@ bisect and a few array reads.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -53,6 +53,7 @@ class VarianceClock:
     closes: tuple[float, ...]
     # Cumulative profile of each session (shared between sessions of the same length).
     cum: tuple[tuple[float, ...], ...]
+    memo: dict[datetime, float] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, calendar: MarketCalendar) -> VarianceClock:
@@ -88,8 +89,21 @@ class VarianceClock:
         """Variance years from `start` to `end` (0 when `end` is not after `start`)."""
         if end <= start:
             return 0.0
-        return (self.units(end) - self.units(start)) / TRADING_DAYS
+        return (self._units_memo(end) - self._units_memo(start)) / TRADING_DAYS
 
+    def _units_memo(self, t: datetime) -> float:
+        """`units`, remembered: a pricing pass asks for the same instant (now) and the same
+        few expiry closes for every expiry it prices, and a reading costs ~2 us."""
+        memo = self.memo
+        u = memo.get(t)
+        if u is None:
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            u = memo[t] = self.units(t)
+        return u
+
+
+_MEMO_MAX = 4096  # instants remembered (each a datetime and a float): a few passes' worth
 
 _CLOCKS: dict[int, tuple[MarketCalendar, VarianceClock]] = {}
 
