@@ -53,6 +53,10 @@ def test_years_when_overnight_over_a_weekend_then_one_gap_share(clock: VarianceC
     # Nothing accrues until the open: Saturday noon to a minute before Monday's open is 0.
     saturday = fri_close + timedelta(hours=20)
     assert clock.years(saturday, mon_open - timedelta(minutes=1)) == 0.0
+    # A holiday and the weekend after it (Good Friday 2020) are one overnight as well.
+    assert not CAL.is_session(date(2020, 4, 10))
+    thursday, monday = CAL.session_close(date(2020, 4, 9)), CAL.session_open(date(2020, 4, 13))
+    assert clock.years(thursday, monday) == pytest.approx(W / TRADING_DAYS, abs=1e-12)
     # A weeknight is one gap too, no more or less than the weekend.
     thu_close = CAL.session_close(date(2020, 3, 5))
     assert clock.years(thu_close, CAL.session_open(FRIDAY)) == pytest.approx(W / TRADING_DAYS)
