@@ -103,7 +103,9 @@ async def _buy_expiring_puts(eng: Any, qty: int) -> OptionContract:
         if q.contract.right is OptionRight.PUT and 1.0 <= q.ask <= 5.0 and q.bid > 0
     ]
     assert puts, "the simulator lists SPY puts expiring within a week"
-    q = puts[0]
+    # The latest expiry in the window: one 1-day put's theta (about -$1 a share on a $1-2
+    # put, priced on the path's variance clock) alone is over the per-name theta limit.
+    q = max(puts, key=lambda q: q.contract.expiry)
     p = TradeProposal(
         proposal_id=f"p-old-hedge-{now:%H%M}",
         strategy=HEDGE,
