@@ -43,6 +43,7 @@ from engine.data.simulator.intraday import (
     BucketArrays,
     MinuteArrays,
     SessionDraws,
+    aggregate_buckets,
     aggregate_minutes,
     minute_path,
 )
@@ -92,6 +93,7 @@ _MINUTE_SESSIONS_KEPT = 2
 _MINUTE_CACHE = _SESSIONS_KEPT  # (symbol, session) minute paths; ~16 KB each
 _BAR_CACHE = 2 * _SESSIONS_KEPT  # (symbol, interval, session) bar lists; 26-390 bars each
 _SPAN_CACHE = 1024  # intraday_bars answers (lists of references to cached bars), in all
+_FROM_FIVE_MINUTES = frozenset((BarInterval.FIFTEEN_MINUTES, BarInterval.HOUR))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -114,6 +116,7 @@ class _SessionBars:
     bars: list[Bar]
     starts: list[datetime]
     ends: list[datetime]  # actual bucket ends (a session's last bucket may be short)
+    agg: BucketArrays  # the same buckets as arrays (coarser intervals are built from them)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -624,7 +627,18 @@ class SimulatedMarket:
         if cached is not None:
             return cached
         symbol = self._symbols[j]
-        agg = aggregate_minutes(self._minute_arrays(j, t), interval)
+        # 15-minute and hourly bars are whole 5-minute bars: built from those when they are
+        # kept (momentum reads 5-minute bars of a session before its 15-minute ones), they
+        # need no minute path (kept for fewer sessions) and a fraction of the work.
+        finer = (
+            self._bar_cache.get((j, BarInterval.FIVE_MINUTES, t))
+            if interval in _FROM_FIVE_MINUTES
+            else None
+        )
+        if finer is not None:
+            agg = aggregate_buckets(finer.agg, 5, interval)
+        else:
+            agg = aggregate_minutes(self._minute_arrays(j, t), interval)
         starts, ends = self._bucket_bounds(t, interval, agg)
         cols = (agg.open, agg.high, agg.low, agg.close, agg.volume)
         lists = [a.tolist() for a in cols]
@@ -632,7 +646,7 @@ class SimulatedMarket:
             bars = _checked_bars(symbol, starts, lists, interval)
         else:  # the dataclass constructor raises its own error on the bad bucket
             bars = list(map(Bar, repeat(symbol), starts, *lists, repeat(interval)))
-        built = _SessionBars(bars, starts, ends)
+        built = _SessionBars(bars, starts, ends, agg)
         self._trim_caches()
         self._bar_cache.put(key, t, built)
         return built
