@@ -136,12 +136,7 @@ def evaluate_vertical(
     rr = max_profit / debit if debit > 0 else 0.0
     be = float(long.contract.strike) + debit
     pop = 0.7 if be <= spot else max(0.1, 0.6 - 3.0 * (be - spot) / spot)
-    vs = min(
-        1.0,
-        max(
-            0.0, min(long.volume + long.open_interest, short.volume + short.open_interest) / 1000.0
-        ),
-    )
+    vs = _volume_score(long.volume + long.open_interest, short)
     score = (
         0.3 * rr / 3.0 + 0.3 * trend + 0.2 * pop + 0.1 * vs + 0.1 * (1.0 - iv_rank_value / 100.0)
     )
@@ -149,6 +144,11 @@ def evaluate_vertical(
         long, short, debit, width, max_profit, rr, be, pop, vs, iv, iv_rank_value,
         min(1.0, max(0.0, score)),
     )  # fmt: skip
+
+
+def _volume_score(long_liquidity: int, short: OptionQuote) -> float:
+    """Spec §6 volume score: the thinner leg's volume + open interest over 1,000, in [0, 1]."""
+    return min(1.0, max(0.0, min(long_liquidity, short.volume + short.open_interest) / 1000.0))
 
 
 def trend_strength(closes: Sequence[float], volumes: Sequence[float]) -> float:
@@ -453,25 +453,34 @@ class DebitSpreads(Strategy):
                 ivr = iv_rank_in(iv, *bounds[0])
                 if iv <= 0.10:
                     ivr = min(ivr, 50.0)
+                long_mid = lq.mid
+                long_liq = lq.volume + lq.open_interest
                 for w in p.widths:
                     sq = find_strike(chain, expiry, OptionRight.CALL, k + w)
                     if sq is None or not ok(sq):
                         continue
-                    cand = evaluate_vertical(spot, lq, sq, trend=trend, iv=iv, iv_rank_value=ivr)
-                    if cand.debit <= p.min_debit:
-                        why = f"debit {cand.debit:.2f} <= {p.min_debit:.2f}"
+                    # The gates read evaluate_vertical's debit, R:R and volume score, computed
+                    # here by its very expressions: most pairs fail one, and building the
+                    # candidate of every pair was ~1.5% of an all-ten run.
+                    debit = long_mid - sq.mid
+                    if debit <= p.min_debit:
+                        why = f"debit {debit:.2f} <= {p.min_debit:.2f}"
                         continue
-                    if cand.reward_risk + EPS < min_rr:
+                    width = float(sq.contract.strike - lq.contract.strike)
+                    rr = (width - debit) / debit if debit > 0 else 0.0
+                    if rr + EPS < min_rr:
                         # formatted only if it stays the last reason (describing the
                         # contracts for every rejected pair was ~1% of an all-ten run)
-                        why = partial(_rr_reason, cand.reward_risk, min_rr, lq, sq)
+                        why = partial(_rr_reason, rr, min_rr, lq, sq)
                         continue
                     if not (p.min_iv_rank <= ivr <= p.max_iv_rank):
                         why = f"IV rank {ivr:.0f} outside {p.min_iv_rank:.0f}-{p.max_iv_rank:.0f}"
                         continue
-                    if cand.volume_score < p.min_volume_score:
-                        why = f"volume score {cand.volume_score:.2f} < {p.min_volume_score:.2f}"
+                    vs = _volume_score(long_liq, sq)
+                    if vs < p.min_volume_score:
+                        why = f"volume score {vs:.2f} < {p.min_volume_score:.2f}"
                         continue
+                    cand = evaluate_vertical(spot, lq, sq, trend=trend, iv=iv, iv_rank_value=ivr)
                     if best is None or cand.score > best.score + EPS:
                         best = cand
         return best, why if isinstance(why, str) else why()
