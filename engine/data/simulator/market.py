@@ -47,6 +47,7 @@ from engine.data.simulator.intraday import (
     aggregate_minutes,
     minute_path,
 )
+from engine.data.simulator.minute_batch import session_closes_many
 from engine.data.simulator.minute_close import session_draws
 from engine.data.simulator.options import (
     RISK_FREE_RATE,
@@ -245,6 +246,9 @@ class SimulatedMarket:
         self._closes_session = -1
         # column -> the session's draws (closes and what minute_path needs besides)
         self._closes_memo: dict[int, SessionDraws | np.ndarray] = {}
+        # session -> columns whose minute path was built for it (the last two sessions): who
+        # to draw with in one batch in the next session (see _drawn)
+        self._paths_built: dict[int, set[int]] = {}
         self._bounds: dict[tuple[int, BarInterval], tuple[list[datetime], list[datetime]]] = {}
         self._inputs_at: datetime | None = None
         self._quotes_at: datetime | None = None
@@ -425,8 +429,7 @@ class SimulatedMarket:
             arrs = MinuteArrays(o, h, lo, c, u.volume)
         else:
             p = self.paths
-            memo = self._closes_memo.get(j) if t == self._closes_session else None
-            draws = memo if isinstance(memo, SessionDraws) else None
+            draws = self._drawn(j, t)
             rng = (
                 None
                 if draws is not None
@@ -443,7 +446,52 @@ class SimulatedMarket:
                 draws,
             )
         self._minute_cache.put(key, t, arrs)
+        built = self._paths_built.setdefault(t, set())
+        if not built:  # a new session: forget what older sessions built
+            for old in [s for s in self._paths_built if s < t - 1]:
+                del self._paths_built[old]
+        built.add(j)
         return arrs
+
+    def _drawn(self, j: int, t: int) -> SessionDraws | None:
+        """Session `t`'s draws for column `j` when drawn already (its closes were read for a
+        quote, or a batch drew them), else None, except in the session in progress: there the
+        draws of `j` and of every other name whose path was built for the session before
+        (and is not built or drawn yet) are made in one batch (`session_closes_many`), kept
+        with the session's closes, and `j`'s returned. A daily replay builds the same names'
+        paths every session, and one path at a time paid per-array-call overheads for each.
+        The draws are the same floats either way, so batching never changes a path."""
+        memo = self._closes_memo.get(j) if t == self._closes_session else None
+        if isinstance(memo, SessionDraws):
+            return memo
+        if t != bisect.bisect_right(self._opens, self._now()) - 1:
+            return None
+        if t != self._closes_session:
+            self._closes_session = t
+            self._closes_memo.clear()
+        symbols, memo_of = self._symbols, self._closes_memo
+        cols = [j] + [
+            k
+            for k in sorted(self._paths_built.get(t - 1, ()))
+            if k != j
+            and self._specs[k].scaled is None
+            and (symbols[k], t) not in self._minute_cache
+            and not isinstance(memo_of.get(k), SessionDraws)
+        ]
+        if len(cols) == 1:
+            return None
+        p, day = self.paths, self.sessions[t].isoformat()
+        drawn = session_closes_many(
+            [
+                (float(p.open[t, k]), float(p.high[t, k]), float(p.low[t, k]), float(p.close[t, k]))
+                for k in cols
+            ],
+            self._minutes[t],
+            [derived_rng(self.seed, symbols[k], day, "minutes") for k in cols],
+        )
+        for k, d in zip(cols, drawn, strict=True):
+            memo_of[k] = d
+        return drawn[0]
 
     def _trim_caches(self) -> None:
         """Drop minute paths, bars and spans of sessions older than their kept windows.

@@ -37,6 +37,10 @@ class SessionLRU(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether `key` is cached (without marking it used)."""
+        return key in self._entries
+
     def get(self, key: K) -> V | None:
         """The cached value (marked most recently used), or None."""
         hit = self._entries.get(key)

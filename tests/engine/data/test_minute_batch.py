@@ -1,0 +1,104 @@
+"""`session_closes_many` draws and builds exactly what `session_closes` does for each symbol
+alone, and the simulator's batched draws (the names built the session before, drawn
+together in the session in progress) give the very minute paths and bars of a market that
+built every path alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from manual_clock import ManualClock
+
+from engine.data import SimulatedMarket, sim_start_time
+from engine.data.simulator.intraday import SessionDraws, session_closes
+from engine.data.simulator.minute_batch import session_closes_many
+from engine.domain import BarInterval
+
+prices = st.floats(min_value=0.01, max_value=20000.0, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def ohlc(draw: st.DrawFn) -> tuple[float, float, float, float]:
+    a, b, c, d = sorted(round(draw(prices), 2) for _ in range(4))
+    o, cl = draw(st.permutations([b, c]))
+    return o, d, a, cl
+
+
+def _same(a: SessionDraws, b: SessionDraws) -> None:
+    assert a.weights.tobytes() == b.weights.tobytes()
+    assert a.total_w == b.total_w
+    assert a.z_wick.tobytes() == b.z_wick.tobytes()
+    assert a.scale == b.scale
+    assert a.closes.tobytes() == b.closes.tobytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bars=st.lists(ohlc(), min_size=1, max_size=12),
+    n=st.sampled_from([1, 7, 29, 30, 60, 210, 390]),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_session_closes_many_when_any_valid_bars_then_each_equal_to_alone(
+    bars: list[tuple[float, float, float, float]], n: int, seed: int
+) -> None:
+    seeds = [seed + i for i in range(len(bars))]
+    many = session_closes_many(bars, n, [np.random.default_rng(s) for s in seeds])
+    assert len(many) == len(bars)
+    for (o, h, low, c), s, got in zip(bars, seeds, many, strict=True):
+        _same(got, session_closes(o, h, low, c, n, np.random.default_rng(s)))
+
+
+def test_session_closes_many_when_bad_input_then_value_error() -> None:
+    rng = np.random.default_rng(1)
+    with pytest.raises(ValueError, match="random streams"):
+        session_closes_many([(10.0, 11.0, 9.0, 10.5)], 390, [])
+    with pytest.raises(ValueError, match="not a valid OHLC"):
+        session_closes_many([(10.0, 9.0, 9.5, 10.5)], 390, [rng])
+    with pytest.raises(ValueError, match="must be >= 1"):
+        session_closes_many([(10.0, 11.0, 9.0, 10.5)], 0, [rng])
+    assert session_closes_many([], 390, []) == []
+
+
+def _five_minute_days(batched: bool) -> list[list[object]]:
+    """Three sessions of a daily replay's reads: at close - 1 s, 5-minute bars of the same
+    names (scaled SPX included) over the last two sessions; a name joins on the third day."""
+    clock = ManualClock(sim_start_time())
+    m = SimulatedMarket(clock)
+    names = ["AAPL", "NVDA", "SPX", "TSLA"]
+    served: list[list[object]] = []
+    for day in range(3):
+        t = m._anchor + day
+        now = m._closes[t] - timedelta(seconds=1)
+        clock.set(now)
+        if not batched:
+            m._paths_built.clear()  # nobody to batch with: every path is drawn alone
+        reads = names + (["GME"] if day == 2 else [])
+        served.append(
+            [
+                m.intraday_bars_sync(sym, BarInterval.FIVE_MINUTES, m._opens[t - 1], now)
+                for sym in reads
+            ]
+            + [m._price_at(sym, now - timedelta(minutes=30)) for sym in reads]
+        )
+        if batched and day > 0:
+            # the names built the day before were drawn together with the first one
+            assert {m._symbols[k] for k in m._closes_memo} >= {"AAPL", "NVDA", "TSLA"}
+    return served
+
+
+def test_minute_paths_when_drawn_in_a_batch_then_equal_to_drawn_alone() -> None:
+    assert _five_minute_days(batched=True) == _five_minute_days(batched=False)
+
+
+def test_paths_built_when_sessions_pass_then_only_recent_sessions_kept() -> None:
+    clock = ManualClock(sim_start_time())
+    m = SimulatedMarket(clock)
+    for day in range(6):
+        t = m._anchor + day
+        clock.set(m._closes[t] - timedelta(seconds=1))
+        m.intraday_bars_sync("AAPL", BarInterval.FIVE_MINUTES, m._opens[t], m._closes[t])
+    assert set(m._paths_built) <= {m._anchor + 4, m._anchor + 5}
