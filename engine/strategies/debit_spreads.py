@@ -135,20 +135,30 @@ def evaluate_vertical(
     max_profit = width - debit
     rr = max_profit / debit if debit > 0 else 0.0
     be = float(long.contract.strike) + debit
-    pop = 0.7 if be <= spot else max(0.1, 0.6 - 3.0 * (be - spot) / spot)
+    pop = _pop(spot, be)
     vs = _volume_score(long.volume + long.open_interest, short)
-    score = (
-        0.3 * rr / 3.0 + 0.3 * trend + 0.2 * pop + 0.1 * vs + 0.1 * (1.0 - iv_rank_value / 100.0)
-    )
     return VerticalCandidate(
         long, short, debit, width, max_profit, rr, be, pop, vs, iv, iv_rank_value,
-        min(1.0, max(0.0, score)),
+        _score(rr, trend, pop, vs, iv_rank_value),
     )  # fmt: skip
+
+
+def _pop(spot: float, breakeven: float) -> float:
+    """Spec §6 probability-of-profit proxy from the breakeven's distance above spot."""
+    return 0.7 if breakeven <= spot else max(0.1, 0.6 - 3.0 * (breakeven - spot) / spot)
 
 
 def _volume_score(long_liquidity: int, short: OptionQuote) -> float:
     """Spec §6 volume score: the thinner leg's volume + open interest over 1,000, in [0, 1]."""
     return min(1.0, max(0.0, min(long_liquidity, short.volume + short.open_interest) / 1000.0))
+
+
+def _score(rr: float, trend: float, pop: float, vs: float, iv_rank_value: float) -> float:
+    """Spec §6 spread score, clamped to [0, 1]."""
+    score = (
+        0.3 * rr / 3.0 + 0.3 * trend + 0.2 * pop + 0.1 * vs + 0.1 * (1.0 - iv_rank_value / 100.0)
+    )
+    return min(1.0, max(0.0, score))
 
 
 def trend_strength(closes: Sequence[float], volumes: Sequence[float]) -> float:
@@ -459,9 +469,10 @@ class DebitSpreads(Strategy):
                     sq = find_strike(chain, expiry, OptionRight.CALL, k + w)
                     if sq is None or not ok(sq):
                         continue
-                    # The gates read evaluate_vertical's debit, R:R and volume score, computed
-                    # here by its very expressions: most pairs fail one, and building the
-                    # candidate of every pair was ~1.5% of an all-ten run.
+                    # The gates and the ranking read evaluate_vertical's measures, computed
+                    # here by its very expressions: a candidate is built only for a pair that
+                    # passes and leads (building one for every pair was ~1.5% of an all-ten
+                    # run).
                     debit = long_mid - sq.mid
                     if debit <= p.min_debit:
                         why = f"debit {debit:.2f} <= {p.min_debit:.2f}"
@@ -480,9 +491,12 @@ class DebitSpreads(Strategy):
                     if vs < p.min_volume_score:
                         why = f"volume score {vs:.2f} < {p.min_volume_score:.2f}"
                         continue
-                    cand = evaluate_vertical(spot, lq, sq, trend=trend, iv=iv, iv_rank_value=ivr)
-                    if best is None or cand.score > best.score + EPS:
-                        best = cand
+                    be = k + debit
+                    score = _score(rr, trend, _pop(spot, be), vs, ivr)
+                    if best is None or score > best.score + EPS:
+                        best = evaluate_vertical(
+                            spot, lq, sq, trend=trend, iv=iv, iv_rank_value=ivr
+                        )
         return best, why if isinstance(why, str) else why()
 
     # -- exits -----------------------------------------------------------------------------
