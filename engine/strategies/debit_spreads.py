@@ -352,11 +352,16 @@ class DebitSpreads(Strategy):
         closes = [b.close for b in daily]
         try:
             trend = trend_strength(closes, [b.volume for b in daily])
-            rv_hist = rolling_realized_vol(closes[-HISTORY_BARS:], 20)
         except InsufficientData as exc:
             raise SkipSymbol(sym, str(exc)) from None
         if trend < p.min_trend_strength:
             raise SkipSymbol(sym, f"no signal: trend {trend:.2f} < {p.min_trend_strength:.2f}")
+        # Only for a name over the gate (about half are not). It cannot fail once the trend
+        # was measured: that took >= 60 bars, and bars' closes are finite and positive.
+        try:
+            rv_hist = rolling_realized_vol(closes[-HISTORY_BARS:], 20)
+        except InsufficientData as exc:
+            raise SkipSymbol(sym, str(exc)) from None
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
         return _Signal(trend, rv_hist, spot)
 
