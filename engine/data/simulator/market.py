@@ -47,7 +47,7 @@ from engine.data.simulator.intraday import (
     aggregate_minutes,
     minute_path,
 )
-from engine.data.simulator.minute_batch import session_closes_many
+from engine.data.simulator.minute_batch import minute_paths_many, session_closes_many
 from engine.data.simulator.minute_close import session_draws
 from engine.data.simulator.options import (
     RISK_FREE_RATE,
@@ -246,9 +246,9 @@ class SimulatedMarket:
         self._closes_session = -1
         # column -> the session's draws (closes and what minute_path needs besides)
         self._closes_memo: dict[int, SessionDraws | np.ndarray] = {}
-        # session -> columns whose minute path was built for it (the last two sessions): who
-        # to draw with in one batch in the next session (see _drawn)
-        self._paths_built: dict[int, set[int]] = {}
+        # session -> columns whose minute path was asked for (the last two sessions): who to
+        # build with in one batch in the next session (see _batch_paths)
+        self._paths_wanted: dict[int, set[int]] = {}
         self._bounds: dict[tuple[int, BarInterval], tuple[list[datetime], list[datetime]]] = {}
         self._inputs_at: datetime | None = None
         self._quotes_at: datetime | None = None
@@ -416,6 +416,7 @@ class SimulatedMarket:
     def _minute_arrays(self, j: int, t: int) -> MinuteArrays:
         spec = self._specs[j]
         key = (spec.symbol, t)
+        self._note_wanted(j, t)
         cached = self._minute_cache.get(key)
         if cached is not None:
             return cached
@@ -429,69 +430,92 @@ class SimulatedMarket:
             arrs = MinuteArrays(o, h, lo, c, u.volume)
         else:
             p = self.paths
-            draws = self._drawn(j, t)
-            rng = (
-                None
-                if draws is not None
-                else derived_rng(self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes")
-            )
-            arrs = minute_path(
-                float(p.open[t, j]),
-                float(p.high[t, j]),
-                float(p.low[t, j]),
-                float(p.close[t, j]),
-                float(p.volume[t, j]),
-                self._minutes[t],
-                rng,
-                draws,
-            )
+            memo = self._closes_memo.get(j) if t == self._closes_session else None
+            draws = memo if isinstance(memo, SessionDraws) else None
+            batched = self._batch_paths(j, t) if draws is None else None
+            if batched is not None:
+                arrs = batched
+            else:
+                rng = (
+                    None
+                    if draws is not None
+                    else derived_rng(
+                        self.seed, spec.symbol, self.sessions[t].isoformat(), "minutes"
+                    )
+                )
+                arrs = minute_path(
+                    float(p.open[t, j]),
+                    float(p.high[t, j]),
+                    float(p.low[t, j]),
+                    float(p.close[t, j]),
+                    float(p.volume[t, j]),
+                    self._minutes[t],
+                    rng,
+                    draws,
+                )
         self._minute_cache.put(key, t, arrs)
-        built = self._paths_built.setdefault(t, set())
-        if not built:  # a new session: forget what older sessions built
-            for old in [s for s in self._paths_built if s < t - 1]:
-                del self._paths_built[old]
-        built.add(j)
         return arrs
 
-    def _drawn(self, j: int, t: int) -> SessionDraws | None:
-        """Session `t`'s draws for column `j` when drawn already (its closes were read for a
-        quote, or a batch drew them), else None, except in the session in progress: there the
-        draws of `j` and of every other name whose path was built for the session before
-        (and is not built or drawn yet) are made in one batch (`session_closes_many`), kept
-        with the session's closes, and `j`'s returned. A daily replay builds the same names'
-        paths every session, and one path at a time paid per-array-call overheads for each.
-        The draws are the same floats either way, so batching never changes a path."""
-        memo = self._closes_memo.get(j) if t == self._closes_session else None
-        if isinstance(memo, SessionDraws):
-            return memo
+    def _note_wanted(self, j: int, t: int) -> None:
+        """Note that column `j`'s minute path of session `t` was asked for (kept for the last
+        two sessions asked about): who to build with in one batch next session."""
+        wanted = self._paths_wanted.get(t)
+        if wanted is None:
+            for old in [s for s in self._paths_wanted if s < t - 1]:
+                del self._paths_wanted[old]
+            wanted = self._paths_wanted[t] = set()
+        wanted.add(j)
+
+    def _batch_paths(self, j: int, t: int) -> MinuteArrays | None:
+        """In the session in progress, column `j`'s minute path built in one batch with the
+        paths of every other name asked for in the session before and not built yet (cached
+        here, and `j`'s returned); None elsewhere or when there is no other name.
+
+        A daily replay builds the same names' paths every session (momentum's 5-minute bars),
+        and building one at a time paid the per-array-call overheads of ~40 operations for
+        each. Each name keeps its own stream and `session_closes_many`/`minute_paths_many`
+        build bit-for-bit `minute_path`'s arrays, so batching never changes a path; a name
+        no longer asked for drops out of the next session's batch."""
         if t != bisect.bisect_right(self._opens, self._now()) - 1:
             return None
-        if t != self._closes_session:
-            self._closes_session = t
-            self._closes_memo.clear()
-        symbols, memo_of = self._symbols, self._closes_memo
+        symbols, specs = self._symbols, self._specs
         cols = [j] + [
             k
-            for k in sorted(self._paths_built.get(t - 1, ()))
-            if k != j
-            and self._specs[k].scaled is None
-            and (symbols[k], t) not in self._minute_cache
-            and not isinstance(memo_of.get(k), SessionDraws)
+            for k in sorted(self._paths_wanted.get(t - 1, ()))
+            if k != j and specs[k].scaled is None and (symbols[k], t) not in self._minute_cache
         ]
         if len(cols) == 1:
             return None
+        memo = self._closes_memo if t == self._closes_session else {}
         p, day = self.paths, self.sessions[t].isoformat()
-        drawn = session_closes_many(
+        # Names whose closes were read for a quote have their draws already.
+        drawn: dict[int, SessionDraws] = {
+            k: d for k in cols if isinstance(d := memo.get(k), SessionDraws)
+        }
+        fresh = [k for k in cols if k not in drawn]
+        ohlc = [
+            (float(p.open[t, k]), float(p.high[t, k]), float(p.low[t, k]), float(p.close[t, k]))
+            for k in fresh
+        ]
+        rngs = [derived_rng(self.seed, symbols[k], day, "minutes") for k in fresh]
+        drawn.update(zip(fresh, session_closes_many(ohlc, self._minutes[t], rngs), strict=True))
+        paths = minute_paths_many(
             [
-                (float(p.open[t, k]), float(p.high[t, k]), float(p.low[t, k]), float(p.close[t, k]))
+                (
+                    float(p.open[t, k]),
+                    float(p.high[t, k]),
+                    float(p.low[t, k]),
+                    float(p.close[t, k]),
+                    float(p.volume[t, k]),
+                )
                 for k in cols
             ],
             self._minutes[t],
-            [derived_rng(self.seed, symbols[k], day, "minutes") for k in cols],
+            [drawn[k] for k in cols],
         )
-        for k, d in zip(cols, drawn, strict=True):
-            memo_of[k] = d
-        return drawn[0]
+        for k, arrs in zip(cols[1:], paths[1:], strict=True):
+            self._minute_cache.put((symbols[k], t), t, arrs)
+        return paths[0]
 
     def _trim_caches(self) -> None:
         """Drop minute paths, bars and spans of sessions older than their kept windows.

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.data.simulator.intraday import SessionDraws, shared_profile
+from engine.data.simulator.intraday import MinuteArrays, SessionDraws, shared_profile
 
 
 def session_closes_many(
@@ -84,3 +84,51 @@ def session_closes_many(
         SessionDraws(weights[r], float(total_w[r]), z_wick[r], float(scale[r, 0]), closes[r])
         for r in range(m)
     ]
+
+
+def minute_paths_many(
+    bars: Sequence[tuple[float, float, float, float, float]],
+    n: int,
+    draws: Sequence[SessionDraws],
+) -> list[MinuteArrays]:
+    """`[minute_path(o, h, low, c, v, n, None, d) for (o, h, low, c, v), d in zip(bars, draws)]`:
+    the rest of each path (volumes, opens, wicks) from its draws, on one block. Volumes are
+    placed by a stable sort, whose order is unique, and the rest is element-wise or per row,
+    so each row is bit-for-bit `minute_path`'s."""
+    if len(bars) != len(draws):
+        raise ValueError(f"{len(bars)} daily bars but {len(draws)} sessions' draws")
+    m = len(bars)
+    if m == 0:
+        return []
+    weights = np.stack([d.weights for d in draws])
+    closes = np.stack([d.closes for d in draws])
+    if weights.shape != (m, n):
+        raise ValueError(f"draws are not of {n}-minute sessions")
+    z_wick = np.stack([d.z_wick for d in draws])
+    total_w = np.array([[d.total_w] for d in draws])
+    vol_total = [round(b[4]) for b in bars]
+
+    # Volumes: integers that sum exactly to each daily volume (largest remainder).
+    raw = np.array([[float(v)] for v in vol_total]) * weights / total_w
+    vols = np.floor(raw)
+    short = [int(v - s) for v, s in zip(vol_total, vols.sum(axis=1).tolist(), strict=True)]
+    if any(k > 0 for k in short):
+        order = np.argsort(-(raw - vols), axis=1, kind="stable")
+        for r, k in enumerate(short):
+            if k > 0:
+                vols[r, order[r, :k]] += 1.0
+
+    opens = np.empty((m, n))
+    opens[:, 0] = [b[0] for b in bars]
+    opens[:, 1:] = closes[:, :-1]
+    body_hi = np.maximum(opens, closes)
+    body_lo = np.minimum(opens, closes)
+    wick = np.array([[0.5 * d.scale / math.sqrt(n)] for d in draws])
+    h = np.array([[b[1]] for b in bars])
+    low = np.array([[b[2]] for b in bars])
+    highs = np.minimum(np.maximum(np.round(body_hi * np.exp(wick * z_wick[:, 0]), 2), body_hi), h)
+    lows = np.maximum(np.minimum(np.round(body_lo * np.exp(-wick * z_wick[:, 1]), 2), body_lo), low)
+    rows = np.arange(m)
+    highs[rows, np.argmax(body_hi, axis=1)] = h[:, 0]
+    lows[rows, np.argmin(body_lo, axis=1)] = low[:, 0]
+    return [MinuteArrays(opens[r], highs[r], lows[r], closes[r], vols[r]) for r in range(m)]

@@ -1,7 +1,7 @@
-"""`session_closes_many` draws and builds exactly what `session_closes` does for each symbol
-alone, and the simulator's batched draws (the names built the session before, drawn
-together in the session in progress) give the very minute paths and bars of a market that
-built every path alone."""
+"""`session_closes_many` and `minute_paths_many` draw and build exactly what
+`session_closes` and `minute_path` do for each symbol alone, and the simulator's batched
+paths (the names asked for the session before, built together in the session in progress)
+are the very minute paths and bars of a market that built every path alone."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from manual_clock import ManualClock
 
 from engine.data import SimulatedMarket, sim_start_time
-from engine.data.simulator.intraday import SessionDraws, session_closes
-from engine.data.simulator.minute_batch import session_closes_many
+from engine.data.simulator.intraday import SessionDraws, minute_path, session_closes
+from engine.data.simulator.minute_batch import minute_paths_many, session_closes_many
 from engine.domain import BarInterval
 
 prices = st.floats(min_value=0.01, max_value=20000.0, allow_nan=False, allow_infinity=False)
@@ -52,6 +52,26 @@ def test_session_closes_many_when_any_valid_bars_then_each_equal_to_alone(
         _same(got, session_closes(o, h, low, c, n, np.random.default_rng(s)))
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    bars=st.lists(ohlc(), min_size=1, max_size=12),
+    volumes=st.lists(st.integers(min_value=0, max_value=10**10), min_size=12, max_size=12),
+    n=st.sampled_from([1, 7, 29, 30, 60, 210, 390]),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_minute_paths_many_when_any_valid_bars_then_each_equal_to_alone(
+    bars: list[tuple[float, float, float, float]], volumes: list[int], n: int, seed: int
+) -> None:
+    seeds = [seed + i for i in range(len(bars))]
+    daily = [(*b, float(v)) for b, v in zip(bars, volumes, strict=False)]
+    draws = session_closes_many(bars, n, [np.random.default_rng(s) for s in seeds])
+    many = minute_paths_many(daily, n, draws)
+    for (o, h, low, c, v), s, got in zip(daily, seeds, many, strict=True):
+        alone = minute_path(o, h, low, c, v, n, np.random.default_rng(s))
+        for name in ("open", "high", "low", "close", "volume"):
+            assert getattr(got, name).tobytes() == getattr(alone, name).tobytes(), name
+
+
 def test_session_closes_many_when_bad_input_then_value_error() -> None:
     rng = np.random.default_rng(1)
     with pytest.raises(ValueError, match="random streams"):
@@ -61,11 +81,18 @@ def test_session_closes_many_when_bad_input_then_value_error() -> None:
     with pytest.raises(ValueError, match="must be >= 1"):
         session_closes_many([(10.0, 11.0, 9.0, 10.5)], 0, [rng])
     assert session_closes_many([], 390, []) == []
+    draws = session_closes_many([(10.0, 11.0, 9.0, 10.5)], 390, [rng])
+    with pytest.raises(ValueError, match="draws"):
+        minute_paths_many([], 390, draws)
+    with pytest.raises(ValueError, match="60-minute"):
+        minute_paths_many([(10.0, 11.0, 9.0, 10.5, 1e6)], 60, draws)
+    assert minute_paths_many([], 390, []) == []
 
 
 def _five_minute_days(batched: bool) -> list[list[object]]:
-    """Three sessions of a daily replay's reads: at close - 1 s, 5-minute bars of the same
-    names (scaled SPX included) over the last two sessions; a name joins on the third day."""
+    """Three sessions of a daily replay's reads: at close - 1 s, a quote, then 5-minute bars of
+    the same names (scaled SPX included) over the last two sessions; a name joins on the
+    third day."""
     clock = ManualClock(sim_start_time())
     m = SimulatedMarket(clock)
     names = ["AAPL", "NVDA", "SPX", "TSLA"]
@@ -75,18 +102,23 @@ def _five_minute_days(batched: bool) -> list[list[object]]:
         now = m._closes[t] - timedelta(seconds=1)
         clock.set(now)
         if not batched:
-            m._paths_built.clear()  # nobody to batch with: every path is drawn alone
+            m._paths_wanted.clear()  # nobody to batch with: every path is built alone
         reads = names + (["GME"] if day == 2 else [])
+        # a quote first: NVDA's draws are made for its closes, and the batch reuses them
+        early = m._price_at("NVDA", now - timedelta(minutes=45))
         served.append(
-            [
+            [early]
+            + [
                 m.intraday_bars_sync(sym, BarInterval.FIVE_MINUTES, m._opens[t - 1], now)
                 for sym in reads
             ]
             + [m._price_at(sym, now - timedelta(minutes=30)) for sym in reads]
         )
         if batched and day > 0:
-            # the names built the day before were drawn together with the first one
-            assert {m._symbols[k] for k in m._closes_memo} >= {"AAPL", "NVDA", "TSLA"}
+            # the names asked for the day before were built together with the first one
+            assert {"AAPL", "NVDA", "SPY", "TSLA"} <= {
+                sym for sym, s in m._minute_cache._entries if s == t
+            }
     return served
 
 
@@ -94,11 +126,11 @@ def test_minute_paths_when_drawn_in_a_batch_then_equal_to_drawn_alone() -> None:
     assert _five_minute_days(batched=True) == _five_minute_days(batched=False)
 
 
-def test_paths_built_when_sessions_pass_then_only_recent_sessions_kept() -> None:
+def test_paths_wanted_when_sessions_pass_then_only_recent_sessions_kept() -> None:
     clock = ManualClock(sim_start_time())
     m = SimulatedMarket(clock)
     for day in range(6):
         t = m._anchor + day
         clock.set(m._closes[t] - timedelta(seconds=1))
         m.intraday_bars_sync("AAPL", BarInterval.FIVE_MINUTES, m._opens[t], m._closes[t])
-    assert set(m._paths_built) <= {m._anchor + 4, m._anchor + 5}
+    assert set(m._paths_wanted) <= {m._anchor + 4, m._anchor + 5}
