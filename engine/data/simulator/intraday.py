@@ -181,14 +181,19 @@ class BucketArrays:
     volume: np.ndarray
 
 
-def aggregate_minutes(m: MinuteArrays, interval: BarInterval) -> BucketArrays:
-    """5m/15m/1h (or 1m) bars anchored at the session open; the last bucket may be short."""
+def bucket_width(interval: BarInterval) -> int:
+    """Minutes in one `interval` bar (ValueError when it is not intraday)."""
     try:
-        width = _BUCKET_MINUTES[interval]
+        return _BUCKET_MINUTES[interval]
     except KeyError:
         raise ValueError(
             f"interval {interval.value!r} is not intraday (allowed: 1m, 5m, 15m, 1h)"
         ) from None
+
+
+def aggregate_minutes(m: MinuteArrays, interval: BarInterval) -> BucketArrays:
+    """5m/15m/1h (or 1m) bars anchored at the session open; the last bucket may be short."""
+    width = bucket_width(interval)
     n = m.minutes
     starts = np.arange(0, n, width)
     ends = np.minimum(starts + width, n)
@@ -212,12 +217,7 @@ def aggregate_buckets(agg: BucketArrays, width: int, interval: BarInterval) -> B
     high, low and close are theirs, exactly. Volumes are whole numbers, summed exactly in
     any grouping. Cheaper, and it needs only the coarser bars, not the minute path (which a
     cache may have dropped)."""
-    try:
-        wide = _BUCKET_MINUTES[interval]
-    except KeyError:
-        raise ValueError(
-            f"interval {interval.value!r} is not intraday (allowed: 1m, 5m, 15m, 1h)"
-        ) from None
+    wide = bucket_width(interval)
     if width < 1 or wide % width:
         raise ValueError(f"{interval.value} bars are not whole {width}-minute bars")
     factor = wide // width

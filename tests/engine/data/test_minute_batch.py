@@ -14,10 +14,21 @@ from hypothesis import strategies as st
 from manual_clock import ManualClock
 
 from engine.data import SimulatedMarket, sim_start_time
-from engine.data.simulator.intraday import SessionDraws, minute_path, session_closes
-from engine.data.simulator.minute_batch import minute_paths_many, session_closes_many
+from engine.data.simulator.intraday import (
+    MinuteArrays,
+    SessionDraws,
+    aggregate_minutes,
+    minute_path,
+    session_closes,
+)
+from engine.data.simulator.minute_batch import (
+    aggregate_minute_rows,
+    minute_paths_many,
+    session_closes_many,
+)
 from engine.domain import BarInterval
 
+MINUTE_FIELDS = ("open", "high", "low", "close", "volume")
 prices = st.floats(min_value=0.01, max_value=20000.0, allow_nan=False, allow_infinity=False)
 
 
@@ -70,6 +81,15 @@ def test_minute_paths_many_when_any_valid_bars_then_each_equal_to_alone(
         alone = minute_path(o, h, low, c, v, n, np.random.default_rng(s))
         for name in ("open", "high", "low", "close", "volume"):
             assert getattr(got, name).tobytes() == getattr(alone, name).tobytes(), name
+    block = MinuteArrays(*(np.stack([getattr(p, name) for p in many]) for name in MINUTE_FIELDS))
+    for interval in (BarInterval.MINUTE, BarInterval.FIVE_MINUTES, BarInterval.HOUR):
+        rows = aggregate_minute_rows(block, interval)
+        for r, path in enumerate(many):
+            alone_b = aggregate_minutes(path, interval)
+            assert rows.start.tolist() == alone_b.start.tolist()
+            assert rows.end.tolist() == alone_b.end.tolist()
+            for name in MINUTE_FIELDS:
+                assert getattr(rows, name)[r].tobytes() == getattr(alone_b, name).tobytes()
 
 
 def test_session_closes_many_when_bad_input_then_value_error() -> None:
@@ -87,6 +107,9 @@ def test_session_closes_many_when_bad_input_then_value_error() -> None:
     with pytest.raises(ValueError, match="60-minute"):
         minute_paths_many([(10.0, 11.0, 9.0, 10.5, 1e6)], 60, draws)
     assert minute_paths_many([], 390, []) == []
+    (path,) = minute_paths_many([(10.0, 11.0, 9.0, 10.5, 1e6)], 390, draws)
+    with pytest.raises(ValueError, match="symbols x minutes"):
+        aggregate_minute_rows(path, BarInterval.FIVE_MINUTES)
 
 
 def _five_minute_days(batched: bool) -> list[list[object]]:
@@ -102,7 +125,9 @@ def _five_minute_days(batched: bool) -> list[list[object]]:
         now = m._closes[t] - timedelta(seconds=1)
         clock.set(now)
         if not batched:
-            m._paths_wanted.clear()  # nobody to batch with: every path is built alone
+            # nobody to batch with: every path and every name's bars are built alone
+            m._paths_wanted.clear()
+            m._five_wanted.clear()
         reads = names + (["GME"] if day == 2 else [])
         # a quote first: NVDA's draws are made for its closes, and the batch reuses them
         early = m._price_at("NVDA", now - timedelta(minutes=45))
@@ -118,6 +143,10 @@ def _five_minute_days(batched: bool) -> list[list[object]]:
             # the names asked for the day before were built together with the first one
             assert {"AAPL", "NVDA", "SPY", "TSLA"} <= {
                 sym for sym, s in m._minute_cache._entries if s == t
+            }
+            five = BarInterval.FIVE_MINUTES
+            assert {"AAPL", "NVDA", "SPX", "TSLA"} <= {
+                m._symbols[k] for k, iv, s in m._bar_cache._entries if iv is five and s == t
             }
     return served
 
