@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -306,7 +307,15 @@ def find_strike(
         for q in for_expiry(chain, expiry, right):
             by_strike.setdefault(q.contract.strike, q)
         ix.strikes[(expiry, right)] = by_strike
-    return by_strike.get(Decimal(str(strike)))
+    return by_strike.get(_strike_key(strike))
+
+
+@lru_cache(maxsize=4096)
+def _strike_key(strike: float) -> Decimal:
+    """`Decimal(str(strike))`: scans look up the same few hundred strikes (each long strike
+    plus each width) on every chain, and building the Decimal was most of a lookup. Equal
+    floats (0.0, -0.0) give equal Decimals, so a lookup finds the same row."""
+    return Decimal(str(strike))
 
 
 def best_by(
