@@ -10,11 +10,14 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from engine.data.chain_reads import prefetch_chains
+from engine.data.chain_reads import ChainRead, prefetch_chains
+from engine.data.protocol import DataUnavailable
 from engine.domain import (
+    BadMarketData,
     Bar,
     ExitReason,
     Fill,
+    OptionChain,
     OptionContract,
     OptionRight,
     OrderLeg,
@@ -34,6 +37,7 @@ from engine.strategies.chain_select import (
     expiries_in_window,
     model_value,
     round_to_tick,
+    rows,
     strike_nearest,
     years_to_expiry,
 )
@@ -50,6 +54,7 @@ from engine.strategies.market_guard import (
     SkipLog,
     SkipSymbol,
     first_chain_read,
+    fresh_chain,
     fresh_chain_first,
     fresh_daily_bars,
     fresh_option_quote,
@@ -58,6 +63,8 @@ from engine.strategies.market_guard import (
 # Days past min_dte read first for the entry's expiry: 35 holds a monthly wherever
 # monthlies are listed, 120 a quarterly (see _entry).
 FIRST_SPANS = (35, 120)
+# The entry's narrow read: strikes within this fraction of the target (see _band_chain).
+BAND = 0.15
 THEMES: Mapping[str, tuple[str, ...]] = {
     "AI": ("NVDA", "AMD", "GOOGL", "MSFT", "META", "ORCL", "CRM", "SNOW"),
     "Cloud": ("MSFT", "AMZN", "GOOGL", "CRM", "SNOW", "DDOG", "NET", "OKTA"),
@@ -399,20 +406,16 @@ class LeapsTracker(Strategy):
         # One pricing pass for the first chain read (see _entry) of the names the loop below
         # is likely to reach: it stops after `slots` proposals, and a couple more cover names
         # it skips. Any other read is priced on its own, as without the prefetch.
-        await prefetch_chains(
-            ctx.market,
-            [
-                first_chain_read(
-                    ctx,
-                    sym,
-                    p.min_dte,
-                    p.max_dte,
-                    right=OptionRight.CALL,
+        reads: list[ChainRead] = []
+        for _, sym, _, _ in ranked[: max(slots, 0) + 2]:
+            band = await self._band_read(ctx, sym)
+            if band is None:
+                band = first_chain_read(
+                    ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL,
                     first_span_days=FIRST_SPANS,
-                )
-                for _, sym, _, _ in ranked[: max(slots, 0) + 2]
-            ],
-        )
+                )  # fmt: skip
+            reads.append(band)
+        await prefetch_chains(ctx.market, reads)
         out: list[TradeProposal] = []
         for _, sym, scores, _close in ranked:
             if len(out) >= slots or alloc_room <= 0:
@@ -426,6 +429,52 @@ class LeapsTracker(Strategy):
                 out.append(prop)
                 alloc_room -= float(prop.max_loss or 0)
         return out
+
+    async def _band_read(self, ctx: StrategyContext, sym: str) -> ChainRead | None:
+        """The entry's narrow read, when the feed lists expiries without pricing them
+        (`listed_expiries`): the earliest listed call expiry in the DTE window, strikes within
+        BAND of the target (spot x (1 + otm)). None when the feed cannot say or the quote or
+        the listing is unavailable (then the entry reads the window, as always)."""
+        p = self.params
+        listed_of = getattr(ctx.market, "listed_expiries", None)
+        if listed_of is None:
+            return None
+        try:
+            listed = listed_of(sym)
+            spot = (await ctx.market.latest_quote(sym)).last
+        except (DataUnavailable, BadMarketData, LookupError, ValueError):
+            return None
+        first = next((e for e in listed if p.min_dte <= (e - ctx.today).days <= p.max_dte), None)
+        if first is None or not spot > 0:
+            return None
+        target = spot * (1.0 + p.otm_pct)
+        return ChainRead(
+            sym, first, first, OptionRight.CALL, (target * (1.0 - BAND), target * (1.0 + BAND))
+        )
+
+    async def _band_chain(self, ctx: StrategyContext, sym: str) -> OptionChain | None:
+        """The chain `_entry` reads, cut to `_band_read`: what it decides from the full
+        window's chain is the earliest call expiry (the band's only one, by the listing) and
+        the strike nearest the target, which is this chain's when a listed strike on each side
+        of the target is inside the band (the nearest is one of those two; ties go to the
+        lower, as there). The same instant's quotes, priced a dozen strikes instead of the
+        whole ladder. None when that does not hold or the read fails: `_entry` then reads
+        the window as always, with its own errors."""
+        read = await self._band_read(ctx, sym)
+        if read is None or read.strikes is None:
+            return None
+        try:
+            chain = await fresh_chain(
+                ctx, sym, read.min_expiry, read.max_expiry, right=OptionRight.CALL,
+                strikes=read.strikes, allow_empty=True,
+            )  # fmt: skip
+        except SkipSymbol:
+            return None
+        target = chain.spot * (1.0 + self.params.otm_pct)
+        ks = [float(q.contract.strike) for q in rows(chain, read.min_expiry, OptionRight.CALL)]
+        if any(k <= target for k in ks) and any(k >= target for k in ks):
+            return chain
+        return None
 
     def entry_gate(self, s: LeapsScores) -> str:
         """Empty when the three gates pass, else the first failure (for skip reasons)."""
@@ -443,11 +492,14 @@ class LeapsTracker(Strategy):
     ) -> TradeProposal | None:
         p = self.params
         today = ctx.today
-        # Only the earliest call expiry in the window is used: read the window's start first
-        # (35 days holds a monthly wherever monthlies are listed; 120 a quarterly).
-        chain = await fresh_chain_first(
-            ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL, first_span_days=FIRST_SPANS
-        )
+        chain = await self._band_chain(ctx, sym)
+        if chain is None:
+            # Only the earliest call expiry in the window is used: read the window's start
+            # first (35 days holds a monthly wherever monthlies are listed; 120 a quarterly).
+            chain = await fresh_chain_first(
+                ctx, sym, p.min_dte, p.max_dte, right=OptionRight.CALL,
+                first_span_days=FIRST_SPANS,
+            )  # fmt: skip
         exps = expiries_in_window(chain, today, p.min_dte, p.max_dte, OptionRight.CALL)
         if not exps:
             raise SkipSymbol(sym, f"no call expiry with {p.min_dte}-{p.max_dte} DTE")
