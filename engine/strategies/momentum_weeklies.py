@@ -36,6 +36,7 @@ from engine.strategies.chain_select import (
     expiries,
     round_strike,
     round_to_tick,
+    rows,
     strike_nearest,
     this_friday,
 )
@@ -59,6 +60,7 @@ SPIKE_DAYS = 5
 REVERSAL_BARS = 24
 BREAKOUT_MIN_BARS = 50
 ZERO_DTE_CUTOFF = time(15, 30)  # a same-day option is never held into the last half hour
+BAND = 0.15  # the entry's narrow read: call strikes within this fraction of the target
 
 
 class MomentumParams(StrategyParams):
@@ -326,8 +328,12 @@ class MomentumWeeklies(Strategy):
 
     def pick_expiry(self, chain: OptionChain, today: date) -> date | None:
         """Spec §5 expiry rule inside the profile's DTE range (W25: 0 DTE first)."""
+        return self._pick_from(expiries(chain, OptionRight.CALL), today)
+
+    def _pick_from(self, call_expiries: Sequence[date], today: date) -> date | None:
+        """`pick_expiry` of a chain whose call expiries are `call_expiries`."""
         p = self.params
-        listed = [e for e in expiries(chain, OptionRight.CALL) if e >= today]
+        listed = [e for e in call_expiries if e >= today]
         if p.zero_dte_first and today in listed and p.min_dte == 0:
             return today
         target = _week_target(today)
@@ -338,6 +344,52 @@ class MomentumWeeklies(Strategy):
         exp = week[-1]
         return exp if p.min_dte <= (exp - today).days <= p.max_dte else None
 
+    def _near_span(self, today: date) -> tuple[date, date]:
+        """The expiries `_entry_chain` reads first (see there)."""
+        p = self.params
+        target = _week_target(today)
+        first = (
+            today if p.zero_dte_first and p.min_dte == 0 else max(today, target - timedelta(days=4))
+        )
+        return first, target
+
+    async def _band_chain(
+        self, ctx: StrategyContext, sym: str, target: float
+    ) -> tuple[OptionChain, date] | None:
+        """(chain, expiry) the entry decides from, when the feed lists expiries without
+        pricing them (`listed_expiries`: the simulator): `pick_expiry` on the expiries
+        `_entry_chain`'s chain would hold (its near span when that lists one, else the two
+        weeks; every listed expiry there has calls) and only that expiry's call strikes within
+        BAND of `target`. Kept when a listed strike on each side of `target` is inside, so the
+        nearest strike (ties: the lower) is the full chain's; else None, and the entry reads
+        `_entry_chain` as always, with its own errors."""
+        listed_of = getattr(ctx.market, "listed_expiries", None)
+        if listed_of is None:
+            return None
+        try:
+            listed: Sequence[date] = listed_of(sym)
+        except (DataUnavailable, BadMarketData, LookupError, ValueError):
+            return None
+        today = ctx.today
+        first, last = self._near_span(today)
+        span = [e for e in listed if first <= e <= last] or [
+            e for e in listed if today <= e <= today + timedelta(days=14)
+        ]
+        expiry = self._pick_from(span, today)
+        if expiry is None:
+            return None
+        try:
+            chain = await fresh_chain(
+                ctx, sym, expiry, expiry, self._max_age, allow_empty=True,
+                right=OptionRight.CALL, strikes=(target * (1.0 - BAND), target * (1.0 + BAND)),
+            )  # fmt: skip
+        except SkipSymbol:
+            return None
+        ks = [float(q.contract.strike) for q in rows(chain, expiry, OptionRight.CALL)]
+        if any(k <= target for k in ks) and any(k >= target for k in ks):
+            return chain, expiry
+        return None
+
     async def _entry_chain(self, ctx: StrategyContext, sym: str) -> OptionChain:
         """The chain `pick_expiry` and the strike choice read: today to 14 days out.
 
@@ -347,12 +399,8 @@ class MomentumWeeklies(Strategy):
         pricing (SPY/QQQ list an expiry every session). Otherwise (or if that read fails)
         the full chain is read, with its own errors.
         """
-        p = self.params
         today = ctx.today
-        target = _week_target(today)
-        first = (
-            today if p.zero_dte_first and p.min_dte == 0 else max(today, target - timedelta(days=4))
-        )
+        first, target = self._near_span(today)
         try:
             near = await fresh_chain(
                 ctx, sym, first, target, self._max_age, allow_empty=True, right=OptionRight.CALL
@@ -374,12 +422,17 @@ class MomentumWeeklies(Strategy):
         require_fresh_bar(ctx, bars, sym, self._max_age)
         sig = await self.signal(ctx, sym)
         spot = (await fresh_quote(ctx, sym, self._max_age)).last
-        chain = await self._entry_chain(ctx, sym)
-        expiry = self.pick_expiry(chain, ctx.today)
-        if expiry is None:
-            raise SkipSymbol(sym, f"no weekly expiry within {p.min_dte}-{p.max_dte} DTE")
         otm = min(p.otm_max, max(p.otm_min, otm_for(sig.momentum)))
         target = round_strike(spot * (1.0 + otm), 0.1)
+        narrow = await self._band_chain(ctx, sym, target)
+        if narrow is not None:
+            chain, expiry = narrow
+        else:
+            chain = await self._entry_chain(ctx, sym)
+            picked = self.pick_expiry(chain, ctx.today)
+            if picked is None:
+                raise SkipSymbol(sym, f"no weekly expiry within {p.min_dte}-{p.max_dte} DTE")
+            expiry = picked
         q = strike_nearest(chain, expiry, OptionRight.CALL, target)
         if q is None or q.bid <= 0:
             raise SkipSymbol(sym, f"no bid for a call near {target:.1f} on {expiry}")

@@ -1,6 +1,7 @@
-"""LEAPS entries read a narrow strike band of the earliest listed expiry when the feed lists
-expiries (`listed_expiries`): the proposals and skips are exactly those of a feed that
-cannot list them (which reads the window's whole ladder), at a fraction of the pricing."""
+"""LEAPS and momentum entries read one expiry's narrow strike band when the feed lists
+expiries (`listed_expiries`): the expiry, the strike and (LEAPS) the proposals and skips
+are exactly those of a feed that cannot list them (which reads the window's whole ladders),
+at a fraction of the pricing."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from engine.data.calendar import default_calendar
 from engine.data.simulator import options as sim_options
 from engine.domain import OptionRight, Portfolio, TradeProposal
 from engine.strategies.base import StrategyContext
-from engine.strategies.chain_select import expiries, rows, strike_nearest
+from engine.strategies.chain_select import expiries, round_strike, rows, strike_nearest
 from engine.strategies.leaps_tracker import LeapsTracker
 from engine.strategies.market_guard import fresh_chain_first
+from engine.strategies.momentum_weeklies import MomentumWeeklies
 
 CAL = default_calendar()
 
@@ -124,3 +126,34 @@ async def test_band_chain_when_listed_then_same_expiry_and_nearest_strike_as_win
         window, expiry, OptionRight.CALL, target
     )
     assert len(rows(band, expiry, OptionRight.CALL)) < len(rows(window, expiry, OptionRight.CALL))
+
+
+@pytest.mark.parametrize("minutes", [5, 200, 1500, 3000, 4400, 5800])
+@pytest.mark.parametrize("sym", ["SPY", "NVDA", "AMC", "TSLA"])
+@pytest.mark.parametrize("profile", ["wsb_2025", "research_2024"])
+async def test_momentum_band_chain_when_listed_then_same_expiry_and_strike_as_entry_chain(
+    market: tuple[_Clock, SimulatedMarket], minutes: int, sym: str, profile: str
+) -> None:
+    clock, sim = market
+    ctx = _ctx(clock, sim, minutes)
+    strat = MomentumWeeklies.from_profile(profile)
+    spot = sim.latest_quote_sync(sym).last
+    full = await strat._entry_chain(ctx, sym)
+    want_expiry = strat.pick_expiry(full, ctx.today)
+    for otm in (0.01, 0.03, 0.08):
+        target = round_strike(spot * (1.0 + otm), 0.1)
+        got = await strat._band_chain(ctx, sym, target)
+        if want_expiry is None:
+            assert got is None
+            continue
+        if got is None:
+            # no listed strike on one side of the target inside the band (a short ladder):
+            # the entry reads its usual chain; liquid names always have both
+            assert sym == "AMC"
+            continue
+        chain, expiry = got
+        assert expiry == want_expiry
+        assert chain.ts == full.ts
+        want = strike_nearest(full, expiry, OptionRight.CALL, target)
+        assert strike_nearest(chain, expiry, OptionRight.CALL, target) == want
+        assert len(chain) <= len(full)
