@@ -440,7 +440,7 @@ class LeapsTracker(Strategy):
         if listed_of is None:
             return None
         try:
-            listed = listed_of(sym)
+            listed = sorted(listed_of(sym))
             spot = (await ctx.market.latest_quote(sym)).last
         except (DataUnavailable, BadMarketData, LookupError, ValueError):
             return None

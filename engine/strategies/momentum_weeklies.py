@@ -367,7 +367,7 @@ class MomentumWeeklies(Strategy):
         if listed_of is None:
             return None
         try:
-            listed: Sequence[date] = listed_of(sym)
+            listed: Sequence[date] = sorted(listed_of(sym))
         except (DataUnavailable, BadMarketData, LookupError, ValueError):
             return None
         today = ctx.today
