@@ -310,7 +310,8 @@ class MomentumWeeklies(Strategy):
         bo = breakout(fifteen, p.breakout_margin, p.breakout_volume_ratio) if fifteen else None
         if bo is not None:
             found.append(MomentumSignal("breakout", spike, bo[0], bo[1], 0.8 if spike > 5 else 0.6))
-        rv = reversal([b.close for b in five], p.reversal_low_window)
+        # reversal reads the last REVERSAL_BARS closes (and whether there are that many)
+        rv = reversal([b.close for b in five[-REVERSAL_BARS:]], p.reversal_low_window)
         if rv is not None:
             found.append(MomentumSignal("reversal", spike, rv[0], rv[1], 0.7 if spike > 4 else 0.5))
         if not found:
