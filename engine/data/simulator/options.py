@@ -401,8 +401,12 @@ def build_expiries(
     counts = np.array(rows)
     per = np.array(scalars, dtype=np.float64)
 
+    # Every expiry's scalars repeated over its rows at once (one call, not one per column);
+    # a column is handed out contiguous, as a repeat of it alone would be.
+    per_row = np.repeat(per, counts, axis=0)
+
     def spread(col: int) -> np.ndarray:
-        out: np.ndarray = np.repeat(per[:, col], counts)
+        out: np.ndarray = np.ascontiguousarray(per_row[:, col])
         return out
 
     k2 = np.concatenate(k_parts)
@@ -453,13 +457,11 @@ def build_expiries(
     ask = np.where(ask <= bid, np.round(bid + tick, 2), ask)
     last = np.minimum(np.maximum(np.round(theo, 2), bid), ask)
 
-    sym_keys = np.repeat(per[:, key_c].astype(np.int64), counts)
-    exp_keys = np.repeat(per[:, 8].astype(np.int64), counts)
+    sym_keys = per_row[:, key_c].astype(np.int64)
+    exp_keys = per_row[:, 8].astype(np.int64)
     strike_key = np.rint(k2 * 1000.0).astype(np.int64) * 2 + (~is_call)
     u1 = _hash_uniform(sym_keys, exp_keys, strike_key)
-    u2 = _hash_uniform(
-        sym_keys, exp_keys, strike_key, np.repeat(per[:, 9].astype(np.int64), counts)
-    )
+    u2 = _hash_uniform(sym_keys, exp_keys, strike_key, per_row[:, 9].astype(np.int64))
     round_bonus = np.where(np.mod(k2, 5.0) == 0.0, 1.5, 1.0)
     oi = spread(oi_c) * np.exp(-0.25 * z2 * z2) * spread(10) * round_bonus
     oi *= np.exp(0.5 * (u1 - 0.5))
