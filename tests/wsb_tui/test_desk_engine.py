@@ -310,7 +310,11 @@ async def test_every_binding_when_pressed_against_engine_then_acts_without_error
         await press("blotter.switch", "t")
         assert blotter.showing == "fills"
         await pilot.press("t")
-        await wait_until(lambda: blotter.query_one(OrdersTable).selected_id == bid)
+        # Strategies may have orders open too (the seeded market decides): pick the bid's row.
+        orders = blotter.query_one(OrdersTable)
+        await wait_until(lambda: bid in orders.row_keys)
+        assert orders.move_to_key(bid)
+        await wait_until(lambda: orders.selected_id == bid)
         await press("blotter.modify", "m")
         await _screen(app, ModifyOrderDialog)
         await pilot.press("escape")
