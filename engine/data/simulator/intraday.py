@@ -192,9 +192,10 @@ def bucket_width(interval: BarInterval) -> int:
 
 
 def aggregate_minutes(m: MinuteArrays, interval: BarInterval) -> BucketArrays:
-    """5m/15m/1h (or 1m) bars anchored at the session open; the last bucket may be short."""
+    """5m/15m/1h (or 1m) bars anchored at the session open; the last bucket may be short.
+    Fields may also be (symbols x minutes) blocks: each row is reduced along its minutes."""
     width = bucket_width(interval)
-    n = m.minutes
+    n = int(m.open.shape[-1])
     starts = np.arange(0, n, width)
     ends = np.minimum(starts + width, n)
     if width == 1:
@@ -202,11 +203,11 @@ def aggregate_minutes(m: MinuteArrays, interval: BarInterval) -> BucketArrays:
     return BucketArrays(
         start=starts,
         end=ends,
-        open=m.open[starts],
-        high=np.maximum.reduceat(m.high, starts),
-        low=np.minimum.reduceat(m.low, starts),
-        close=m.close[ends - 1],
-        volume=np.add.reduceat(m.volume, starts),
+        open=m.open[..., starts],
+        high=np.maximum.reduceat(m.high, starts, axis=-1),
+        low=np.minimum.reduceat(m.low, starts, axis=-1),
+        close=m.close[..., ends - 1],
+        volume=np.add.reduceat(m.volume, starts, axis=-1),
     )
 
 

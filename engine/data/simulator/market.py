@@ -155,6 +155,17 @@ def _canonical_paths(
     return generate_paths(specs, full, anchor, seed, earnings).rows(lo, hi)
 
 
+def _note_wanted(wanted_by_session: dict[int, set[int]], j: int, t: int) -> None:
+    """Note that column `j`'s minute path (or 5-minute bars) of session `t` was asked for,
+    keeping the last two sessions asked about: who to build with in one batch next session."""
+    wanted = wanted_by_session.get(t)
+    if wanted is None:
+        for old in [s for s in wanted_by_session if s < t - 1]:
+            del wanted_by_session[old]
+        wanted = wanted_by_session[t] = set()
+    wanted.add(j)
+
+
 class SimulatedMarket:
     """A seeded simulated market implementing `MarketData` (see the module docstring).
 
@@ -422,7 +433,7 @@ class SimulatedMarket:
     def _minute_arrays(self, j: int, t: int) -> MinuteArrays:
         spec = self._specs[j]
         key = (spec.symbol, t)
-        self._note_wanted(j, t)
+        _note_wanted(self._paths_wanted, j, t)
         cached = self._minute_cache.get(key)
         if cached is not None:
             return cached
@@ -461,16 +472,6 @@ class SimulatedMarket:
                 )
         self._minute_cache.put(key, t, arrs)
         return arrs
-
-    def _note_wanted(self, j: int, t: int) -> None:
-        """Note that column `j`'s minute path of session `t` was asked for (kept for the last
-        two sessions asked about): who to build with in one batch next session."""
-        wanted = self._paths_wanted.get(t)
-        if wanted is None:
-            for old in [s for s in self._paths_wanted if s < t - 1]:
-                del self._paths_wanted[old]
-            wanted = self._paths_wanted[t] = set()
-        wanted.add(j)
 
     def _batch_paths(self, j: int, t: int) -> MinuteArrays | None:
         """In the session in progress, column `j`'s minute path built in one batch with the
@@ -702,7 +703,7 @@ class SimulatedMarket:
         """
         key = (j, interval, t)
         if interval is BarInterval.FIVE_MINUTES:
-            self._note_bars_wanted(j, t)
+            _note_wanted(self._five_wanted, j, t)
         cached = self._bar_cache.get(key)
         if cached is not None:
             return cached
@@ -735,16 +736,6 @@ class SimulatedMarket:
         self._trim_caches()
         self._bar_cache.put(key, t, built)
         return built
-
-    def _note_bars_wanted(self, j: int, t: int) -> None:
-        """Note that column `j`'s 5-minute bars of session `t` were asked for (kept for the
-        last two sessions asked about): who to build with in one batch next session."""
-        wanted = self._five_wanted.get(t)
-        if wanted is None:
-            for old in [s for s in self._five_wanted if s < t - 1]:
-                del self._five_wanted[old]
-            wanted = self._five_wanted[t] = set()
-        wanted.add(j)
 
     def _batch_five_minute_bars(self, j: int, t: int) -> _SessionBars | None:
         """In the session in progress, column `j`'s 5-minute bars built in one batch with those

@@ -21,7 +21,7 @@ from engine.data.simulator.intraday import (
     BucketArrays,
     MinuteArrays,
     SessionDraws,
-    bucket_width,
+    aggregate_minutes,
     shared_profile,
 )
 from engine.domain import BarInterval
@@ -146,20 +146,6 @@ def aggregate_minute_rows(m: MinuteArrays, interval: BarInterval) -> BucketArray
     session, as (symbols x buckets) fields (`start`/`end` are shared by the rows): the same
     reductions along each row, so the same floats (highs and lows are a max and a min,
     volumes sums of whole numbers)."""
-    width = bucket_width(interval)
     if m.open.ndim != 2:
         raise ValueError("aggregate_minute_rows needs (symbols x minutes) arrays")
-    n = int(m.open.shape[1])
-    starts = np.arange(0, n, width)
-    ends = np.minimum(starts + width, n)
-    if width == 1:
-        return BucketArrays(starts, ends, m.open, m.high, m.low, m.close, m.volume)
-    return BucketArrays(
-        start=starts,
-        end=ends,
-        open=m.open[:, starts],
-        high=np.maximum.reduceat(m.high, starts, axis=1),
-        low=np.minimum.reduceat(m.low, starts, axis=1),
-        close=m.close[:, ends - 1],
-        volume=np.add.reduceat(m.volume, starts, axis=1),
-    )
+    return aggregate_minutes(m, interval)
