@@ -318,6 +318,23 @@ def _strike_key(strike: float) -> Decimal:
     return Decimal(str(strike))
 
 
+# A narrow chain read: strikes within this fraction of the target (`strike_band`).
+BAND_READ = 0.15
+
+
+def strike_band(target: float, width: float = BAND_READ) -> tuple[float, float]:
+    """The strikes a narrow read around `target` asks for."""
+    return target * (1.0 - width), target * (1.0 + width)
+
+
+def brackets(chain: OptionChain, expiry: date, right: OptionRight, target: float) -> bool:
+    """Whether a listed strike lies on each side of `target` (either may equal it). Then the
+    strike nearest `target` here (ties: the lower) is the nearest of any chain holding these
+    rows, so a read cut to a strike band picks what the full ladder would."""
+    ks = [float(q.contract.strike) for q in rows(chain, expiry, right)]
+    return any(k <= target for k in ks) and any(k >= target for k in ks)
+
+
 def best_by(
     quotes: Sequence[OptionQuote], key: Callable[[OptionQuote], float]
 ) -> OptionQuote | None:

@@ -79,9 +79,9 @@ def close_proposal(
     With `bids` (each position's current bid), a long leg nobody bids for is left out of a
     multi-leg close and left to expire: no market buys an option for less than a tick, so
     a combo that must sell it could never trade, and the leg that matters (the in-the-money
-    call of a straddle) would ride to expiry with it. Only strategies whose legs are
-    independent pass `bids`: in a debit vertical the long leg with no bid means the short
-    one is worthless too, and buying it back would only cost money."""
+    call of a straddle, the short leg of a credit spread) would ride to expiry with it.
+    Debit verticals do not pass `bids`: there the long leg with no bid means the short one
+    is worthless too, and buying it back would only cost money."""
     if bids is not None and len(positions) > 1:
         unbid = [p for p in positions if p.quantity > 0 and bids.get(p.symbol, 1.0) <= 0]
         rest = [p for p in positions if p not in unbid]

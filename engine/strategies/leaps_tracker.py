@@ -34,10 +34,11 @@ from engine.strategies.base import (
     contracts_for_budget,
 )
 from engine.strategies.chain_select import (
+    brackets,
     expiries_in_window,
     model_value,
     round_to_tick,
-    rows,
+    strike_band,
     strike_nearest,
     years_to_expiry,
 )
@@ -63,8 +64,6 @@ from engine.strategies.market_guard import (
 # Days past min_dte read first for the entry's expiry: 35 holds a monthly wherever
 # monthlies are listed, 120 a quarterly (see _entry).
 FIRST_SPANS = (35, 120)
-# The entry's narrow read: strikes within this fraction of the target (see _band_chain).
-BAND = 0.15
 THEMES: Mapping[str, tuple[str, ...]] = {
     "AI": ("NVDA", "AMD", "GOOGL", "MSFT", "META", "ORCL", "CRM", "SNOW"),
     "Cloud": ("MSFT", "AMZN", "GOOGL", "CRM", "SNOW", "DDOG", "NET", "OKTA"),
@@ -433,7 +432,7 @@ class LeapsTracker(Strategy):
     async def _band_read(self, ctx: StrategyContext, sym: str) -> ChainRead | None:
         """The entry's narrow read, when the feed lists expiries without pricing them
         (`listed_expiries`): the earliest listed call expiry in the DTE window, strikes within
-        BAND of the target (spot x (1 + otm)). None when the feed cannot say or the quote or
+        BAND_READ of the target (spot x (1 + otm)). None when the feed cannot say or the quote or
         the listing is unavailable (then the entry reads the window, as always)."""
         p = self.params
         listed_of = getattr(ctx.market, "listed_expiries", None)
@@ -448,9 +447,7 @@ class LeapsTracker(Strategy):
         if first is None or not spot > 0:
             return None
         target = spot * (1.0 + p.otm_pct)
-        return ChainRead(
-            sym, first, first, OptionRight.CALL, (target * (1.0 - BAND), target * (1.0 + BAND))
-        )
+        return ChainRead(sym, first, first, OptionRight.CALL, strike_band(target))
 
     async def _band_chain(self, ctx: StrategyContext, sym: str) -> OptionChain | None:
         """The chain `_entry` reads, cut to `_band_read`: what it decides from the full
@@ -471,10 +468,7 @@ class LeapsTracker(Strategy):
         except SkipSymbol:
             return None
         target = chain.spot * (1.0 + self.params.otm_pct)
-        ks = [float(q.contract.strike) for q in rows(chain, read.min_expiry, OptionRight.CALL)]
-        if any(k <= target for k in ks) and any(k >= target for k in ks):
-            return chain
-        return None
+        return chain if brackets(chain, read.min_expiry, OptionRight.CALL, target) else None
 
     def entry_gate(self, s: LeapsScores) -> str:
         """Empty when the three gates pass, else the first failure (for skip reasons)."""

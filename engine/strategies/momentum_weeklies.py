@@ -33,10 +33,11 @@ from engine.strategies.base import (
     contracts_for_budget,
 )
 from engine.strategies.chain_select import (
+    brackets,
     expiries,
     round_strike,
     round_to_tick,
-    rows,
+    strike_band,
     strike_nearest,
     this_friday,
 )
@@ -60,7 +61,6 @@ SPIKE_DAYS = 5
 REVERSAL_BARS = 24
 BREAKOUT_MIN_BARS = 50
 ZERO_DTE_CUTOFF = time(15, 30)  # a same-day option is never held into the last half hour
-BAND = 0.15  # the entry's narrow read: call strikes within this fraction of the target
 
 
 class MomentumParams(StrategyParams):
@@ -361,7 +361,7 @@ class MomentumWeeklies(Strategy):
         pricing them (`listed_expiries`: the simulator): `pick_expiry` on the expiries
         `_entry_chain`'s chain would hold (its near span when that lists one, else the two
         weeks; every listed expiry there has calls) and only that expiry's call strikes within
-        BAND of `target`. Kept when a listed strike on each side of `target` is inside, so the
+        BAND_READ of `target`. Kept when a listed strike on each side of `target` is inside, so the
         nearest strike (ties: the lower) is the full chain's; else None, and the entry reads
         `_entry_chain` as always, with its own errors."""
         listed_of = getattr(ctx.market, "listed_expiries", None)
@@ -382,14 +382,11 @@ class MomentumWeeklies(Strategy):
         try:
             chain = await fresh_chain(
                 ctx, sym, expiry, expiry, self._max_age, allow_empty=True,
-                right=OptionRight.CALL, strikes=(target * (1.0 - BAND), target * (1.0 + BAND)),
+                right=OptionRight.CALL, strikes=strike_band(target),
             )  # fmt: skip
         except SkipSymbol:
             return None
-        ks = [float(q.contract.strike) for q in rows(chain, expiry, OptionRight.CALL)]
-        if any(k <= target for k in ks) and any(k >= target for k in ks):
-            return chain, expiry
-        return None
+        return (chain, expiry) if brackets(chain, expiry, OptionRight.CALL, target) else None
 
     async def _entry_chain(self, ctx: StrategyContext, sym: str) -> OptionChain:
         """The chain `pick_expiry` and the strike choice read: today to 14 days out.

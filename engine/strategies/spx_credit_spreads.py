@@ -608,11 +608,11 @@ class SpxCreditSpreads(Strategy):
         def close(reason: str, why: ExitReason) -> TradeProposal | None:
             # A long wing nobody bids for cannot be sold, and in the combo it would keep the
             # short from being bought back: close the rest and let it expire.
-            tradable = [pos for pos in legs if pos.quantity < 0 or far[pos.symbol] > 0]
-            if not tradable:
+            # (For a long leg, its far side is its bid.)
+            if not any(pos.quantity < 0 or far[pos.symbol] > 0 for pos in legs):
                 return None
             prop = close_proposal(
-                self, ctx, tradable, far, reason=f"{desc}: {reason}", exit_reason=why
+                self, ctx, legs, far, reason=f"{desc}: {reason}", exit_reason=why, bids=far
             )
             return replace(prop, time_in_force=TimeInForce.IOC)
 
