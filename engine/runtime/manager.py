@@ -19,7 +19,7 @@ from typing import Any
 from engine.domain import Bar, Fill, TradeProposal
 from engine.runtime.views import StrategyRunState, StrategyStatus
 from engine.strategies.base import Strategy, StrategyContext
-from engine.strategies.exit_pricing import price_urgent_exits
+from engine.strategies.exit_pricing import hold_unsellable_exits, price_urgent_exits
 from engine.strategies.registry import allocation_cap, strategy_class
 from engine.strategies.stray_stock import stray_stock_closes
 
@@ -124,7 +124,12 @@ class StrategyManager:
                 else:
                     assert fill is not None
                     got = await slot.strategy.on_fill(ctx, fill)
-                return await price_urgent_exits(ctx, got)
+                priced = await price_urgent_exits(ctx, got)
+                kept, held = await hold_unsellable_exits(ctx, priced)
+                for p, contract in held:
+                    # Shown on the strategy's pane; not logged, as it repeats every scan.
+                    slot.last_reason = f"{p.reason}; held: no bid for {contract.symbol}"
+                return kept
         except Exception as exc:  # isolate: one broken strategy never stops the others
             what = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
             log.exception("strategy %s failed on %s", slot.name, kind)

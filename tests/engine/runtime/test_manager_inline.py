@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
@@ -16,6 +16,10 @@ from engine.domain import (
     Bar,
     Equity,
     ExitReason,
+    OptionChain,
+    OptionContract,
+    OptionQuote,
+    OptionRight,
     OrderLeg,
     Portfolio,
     PositionEffect,
@@ -154,3 +158,50 @@ async def test_scan_when_strategy_stops_out_then_exit_priced_at_the_bid(inline):
         await mgr.stop()
     assert p.limit_price == Decimal("9.95")
     assert "natural price" in p.reason
+
+
+class _DeadCallSeller(_Buyer):
+    """Stops out of a call whose quote has no bid."""
+
+    name: ClassVar[str] = "dead_call"
+    CALL: ClassVar[OptionContract] = OptionContract(
+        "SPY", date(2026, 1, 9), Decimal(700), OptionRight.CALL
+    )
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        return [
+            self.propose(
+                ctx,
+                legs=(OrderLeg(self.CALL, Side.SELL, 1, PositionEffect.CLOSE),),
+                quantity=1,
+                reason="loss >= stop",
+                limit_price=Decimal("0.01"),
+                intent=ProposalIntent.CLOSE,
+                exit_reason=ExitReason.STOP,
+            )
+        ]
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_scan_when_a_stop_sells_an_unbid_option_then_held_and_shown(inline):
+    data = InMemoryMarketData(SimulatedClock(T0), calendar=default_calendar())
+    call = _DeadCallSeller.CALL
+    quote = OptionQuote(call, T0, bid=0.0, ask=0.02, last=0.01, volume=0, open_interest=10)
+    data.set_chain(OptionChain("SPY", T0, 600.0, (quote,)))
+
+    def ctx(slot: StrategySlot) -> StrategyContext:
+        return replace(_ctx(slot), market=data)
+
+    mgr = StrategyManager([_DeadCallSeller(_P())], timeout=timedelta(seconds=5), inline=inline)
+    mgr.start()
+    try:
+        out = await mgr.scan(T0, _bars(), ctx)
+    finally:
+        await mgr.stop()
+    assert out == []  # nothing to send: no one would buy it
+    slot = mgr.get("dead_call")
+    assert slot.state is StrategyRunState.RUNNING
+    assert slot.proposals_today == 0
+    assert slot.last_reason == f"loss >= stop; held: no bid for {call.symbol}"

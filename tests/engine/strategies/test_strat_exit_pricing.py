@@ -23,7 +23,7 @@ from engine.domain import (
     Side,
     TradeProposal,
 )
-from engine.strategies.exit_pricing import price_urgent_exits
+from engine.strategies.exit_pricing import hold_unsellable_exits, price_urgent_exits
 
 SYM = "MSFT"
 NOW = et(date(2025, 3, 12), 15, 30)
@@ -33,10 +33,10 @@ SHORT_PUT = OptionContract(SYM, EXPIRY, Decimal(380), OptionRight.PUT)
 LONG_PUT = OptionContract(SYM, EXPIRY, Decimal(370), OptionRight.PUT)
 
 
-def _data(put_370_bid: float = 0.80) -> InMemoryMarketData:
+def _data(put_370_bid: float = 0.80, call_bid: float = 2.10) -> InMemoryMarketData:
     _, data = market(NOW)
     rows = (
-        option_quote(SYM, EXPIRY, 400, OptionRight.CALL, NOW, 2.10, 2.50),
+        option_quote(SYM, EXPIRY, 400, OptionRight.CALL, NOW, call_bid, 2.50),
         option_quote(SYM, EXPIRY, 380, OptionRight.PUT, NOW, 1.50, 1.70),
         option_quote(SYM, EXPIRY, 370, OptionRight.PUT, NOW, put_370_bid, 0.95),
     )
@@ -153,3 +153,47 @@ async def test_urgent_exit_when_quote_missing_then_unchanged() -> None:
     mine = _close((_sell(CALL),), "2.30", ExitReason.STOP)
     (p,) = await price_urgent_exits(context(NOW, empty), [mine])
     assert p is mine
+
+
+@pytest.mark.parametrize("why", [ExitReason.STOP, ExitReason.TAKE_PROFIT, ExitReason.EXPIRY])
+async def test_close_selling_an_option_nobody_bids_for_then_held_back(why: ExitReason) -> None:
+    mine = _close((_sell(CALL),), "0.01", why)
+    kept, held = await hold_unsellable_exits(context(NOW, _data(call_bid=0.0)), [mine])
+    assert kept == ()
+    assert held == ((mine, CALL),)
+
+
+async def test_combo_close_whose_sold_leg_has_no_bid_then_held_back() -> None:
+    # The bought-back short put has an ask; the long put to sell has no bid.
+    mine = _close((_buy(SHORT_PUT), _sell(LONG_PUT)), "1.12", ExitReason.STOP)
+    kept, held = await hold_unsellable_exits(context(NOW, _data(put_370_bid=0.0)), [mine])
+    assert kept == ()
+    assert held == ((mine, LONG_PUT),)
+
+
+async def test_closes_that_can_trade_and_entries_then_kept_in_order() -> None:
+    opening = TradeProposal(
+        proposal_id="p-open",
+        strategy="test",
+        created_at=NOW,
+        intent=ProposalIntent.OPEN,
+        legs=(OrderLeg(CALL, Side.SELL),),  # an opening sale is judged by risk, not here
+        quantity=1,
+        reason="entry",
+        limit_price=Decimal("2.30"),
+    )
+    bid_put = _close((_sell(LONG_PUT),), "0.85", ExitReason.STOP)
+    buy_back = _close((_buy(SHORT_PUT),), "1.60", ExitReason.STOP)
+    # The call has no bid, but only closes are held back, and only for what they sell.
+    data = _data(call_bid=0.0)
+    kept, held = await hold_unsellable_exits(context(NOW, data), [opening, bid_put, buy_back])
+    assert kept == (opening, bid_put, buy_back)
+    assert held == ()
+
+
+async def test_close_when_quote_missing_then_kept_for_risk_to_judge() -> None:
+    _, empty = market(NOW)
+    mine = _close((_sell(CALL),), "0.01", ExitReason.STOP)
+    kept, held = await hold_unsellable_exits(context(NOW, empty), [mine])
+    assert kept == (mine,)
+    assert held == ()
