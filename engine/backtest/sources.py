@@ -48,7 +48,8 @@ OPTION_MODEL = (
     "slippage (equities 2 bp, options 10% of the half-spread), marketable limits fill at the "
     "quote, commissions $0.65 per contract (configurable). Strategies price at the mid; stops, "
     "time, expiry, end-of-day and post-event exits are re-priced at the natural price (bid of "
-    "what is sold, ask of what is bought) so they trade on arrival. Daily backtests tick once "
+    "what is sold, ask of what is bought) so they trade on arrival; a close that sells an option "
+    "with no bid is held back (it expires or waits for a bid). Daily backtests tick once "
     "per session in its last minute: strategies see the session's bar and trade at the "
     "closing quote."
 )
