@@ -9,7 +9,7 @@ from decimal import Decimal
 from engine.domain.orders import Fill
 from engine.domain.portfolio import Position, empty_position
 from engine.store.base import ZERO, StoreBase, check_name, log
-from engine.store.codec import format_ts, parse_decimal, parse_ts
+from engine.store.codec import format_ts, parse_decimal, parse_ts, ts_text
 from engine.store.errors import StoreError
 from engine.store.ledger import (
     StrategyPositions,
@@ -68,6 +68,19 @@ _INSERT_FILL = (
 )
 
 
+def _refuse_non_finite(
+    fill: Fill, account_cash: Decimal | None, reserved_collateral: Decimal | None
+) -> None:
+    for name, value in (
+        ("price", fill.price),
+        ("commission", fill.commission),
+        ("account_cash", account_cash),
+        ("reserved_collateral", reserved_collateral),
+    ):
+        if value is not None and not value.is_finite():
+            raise ValueError(f"fill {fill.fill_id}: {name}={value} must be a finite decimal")
+
+
 class LedgerStore(StoreBase):
     """Fills, positions and cash."""
 
@@ -93,35 +106,35 @@ class LedgerStore(StoreBase):
                 f"record_fill({fill.fill_id}) was called inside store.transaction(); a fill "
                 "commits in its own transaction so it is durable before it is published"
             )
-        for name, value in (
-            ("price", fill.price),
-            ("commission", fill.commission),
-            ("account_cash", account_cash),
-            ("reserved_collateral", reserved_collateral),
+        if not (
+            fill.price.is_finite()
+            and fill.commission.is_finite()
+            and (account_cash is None or account_cash.is_finite())
+            and (reserved_collateral is None or reserved_collateral.is_finite())
         ):
-            if value is not None and not value.is_finite():
-                raise ValueError(f"fill {fill.fill_id}: {name}={value} must be a finite decimal")
-        values = fill_values(fill)  # validates the timestamp before the transaction starts
-        at = format_ts(fill.ts)
+            _refuse_non_finite(fill, account_cash, reserved_collateral)
+        # The timestamp is checked before the transaction starts.
+        at = ts_text(fill.ts) or format_ts(fill.ts, field=f"fill {fill.fill_id} ts")
+        delta = fill.cash_delta  # a Decimal product: computed once, used three times
+        symbol = fill.symbol
         strategy = attribution(fill)
         async with self._tx() as conn:
-            cur = await conn.execute(_INSERT_FILL, values)
+            cur = await conn.execute(_INSERT_FILL, fill_values(fill, at, delta))
             if cur.rowcount == 0:
                 return None
             seq = cur.lastrowid
             assert seq is not None  # an INSERT that wrote a row has a rowid
-            (row,) = await self._rows(conn, _FILL_CONTEXT, (fill.symbol, strategy, fill.symbol))
-            where = f"positions[{fill.symbol}]"
+            (row,) = await self._rows(conn, _FILL_CONTEXT, (symbol, strategy, symbol))
             before = (
                 empty_position(fill.instrument)
                 if row[1] is None
-                else position_from_row(row[0:5], where=where)
+                else position_from_row(row[0:5], where=lambda: f"positions[{symbol}]")
             )
             before_s = (
                 empty_position(fill.instrument)
                 if row[6] is None
                 else position_from_row(
-                    row[5:10], where=f"strategy_positions[{strategy}/{fill.symbol}]"
+                    row[5:10], where=lambda: f"strategy_positions[{strategy}/{symbol}]"
                 )
             )
             position, strategy_position = before.apply(fill), before_s.apply(fill)
@@ -131,32 +144,31 @@ class LedgerStore(StoreBase):
                 if row[11] is None
                 else parse_decimal(row[11], field="account.reserved_collateral")
             )
-            cash = prev_cash + fill.cash_delta
-            entries: list[tuple[object, ...]] = [
-                (at, "fill", fill.fill_id, str(fill.cash_delta), str(cash), "")
-            ]
+            cash = prev_cash + delta
+            reserved = prev_reserved if reserved_collateral is None else reserved_collateral
+            await conn.execute(_UPSERT_POSITION, (symbol, *position_values(position), at, seq))
+            await conn.execute(
+                _UPSERT_STRATEGY_POSITION,
+                (strategy, symbol, *position_values(strategy_position), at, seq),
+            )
+            entry = (at, "fill", fill.fill_id, str(delta), str(cash), "")
             if account_cash is not None and account_cash != cash:
                 note = f"broker cash {account_cash} vs ledger {cash} after fill {fill.fill_id}"
                 log.warning("cash adjustment: %s", note)
-                entries.append(
-                    (
-                        at,
-                        "adjustment",
-                        fill.fill_id,
-                        str(account_cash - cash),
-                        str(account_cash),
-                        note,
-                    )
+                adjustment = (
+                    at,
+                    "adjustment",
+                    fill.fill_id,
+                    str(account_cash - cash),
+                    str(account_cash),
+                    note,
                 )
                 cash = account_cash
-            reserved = prev_reserved if reserved_collateral is None else reserved_collateral
-            await conn.execute(_UPSERT_POSITION, (fill.symbol, *position_values(position), at, seq))
-            await conn.execute(
-                _UPSERT_STRATEGY_POSITION,
-                (strategy, fill.symbol, *position_values(strategy_position), at, seq),
-            )
-            await conn.execute(_UPSERT_ACCOUNT, (str(cash), str(reserved), at))
-            await conn.executemany(_INSERT_LEDGER, entries)
+                await conn.execute(_UPSERT_ACCOUNT, (str(cash), str(reserved), at))
+                await conn.executemany(_INSERT_LEDGER, [entry, adjustment])
+            else:
+                await conn.execute(_UPSERT_ACCOUNT, (str(cash), str(reserved), at))
+                await conn.execute(_INSERT_LEDGER, entry)
         return FillRecord(seq, fill, position, strategy, strategy_position, cash, reserved)
 
     async def set_account(

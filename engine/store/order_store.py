@@ -20,6 +20,10 @@ from engine.store.rows import (
 )
 
 _INSERT_ORDER = f"INSERT INTO orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 13)})"  # noqa: S608
+_INSERT_NEW_ORDER = f"{_INSERT_ORDER} ON CONFLICT (client_order_id) DO NOTHING"
+# Client order ids this store has written: their next write is an update (see upsert_order).
+# Only a hint, so it is simply emptied when full.
+_KNOWN_ORDERS_MAX = 65_536
 
 
 _SELECT_STATE = (
@@ -58,6 +62,21 @@ class OrderStore(StoreBase):
         that would rewrite history raises `IllegalOrderTransition`."""
         # Timestamps are checked before the transaction starts.
         updated_at = format_ts(order.updated_at, field="order updated_at")
+        coid = order.client_order_id
+        known = self._known_orders
+        if coid not in known:
+            # Most orders are new (a backtest's every one): one INSERT that does nothing if
+            # the row exists, instead of a transaction around a read and the insert. A
+            # single statement is atomic on its own, and a row already there (another
+            # process, a restart) goes the full way below.
+            async with self._single() as conn:
+                cur = await conn.execute(_INSERT_NEW_ORDER, order_values(order))
+                inserted = cur.rowcount > 0
+            if len(known) >= _KNOWN_ORDERS_MAX:
+                known.clear()
+            known.add(coid)
+            if inserted:
+                return True
         async with self._tx() as conn:
             # Only the state columns: the request is the first report's and never changes,
             # so it is neither decoded here nor re-encoded for an update.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +84,25 @@ def instrument_from_text(text: str, *, field: str) -> Instrument:
     return inst
 
 
+# Stored timestamps read back, by their text: a backtest's fills and positions share a few
+# thousand instants. Only for the error-free fast paths below (an odd text raises there and
+# is decoded again by `parse_ts`, which names the column).
+_TS_OF: dict[str, datetime] = {}
+
+
+def _parse_ts(text: str) -> datetime:
+    value = _TS_OF.get(text)
+    if value is None:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            raise ValueError(text)
+        value = parsed.astimezone(UTC)
+        if len(_TS_OF) >= _CODEC_CACHE_MAX:
+            _TS_OF.clear()
+        _TS_OF[text] = value
+    return value
+
+
 def _instrument_from_text(text: str, *, field: str) -> Instrument:
     try:
         data = json.loads(text)
@@ -108,10 +127,26 @@ def position_values(pos: Position) -> tuple[str, int, str, str, str | None]:
     )
 
 
-def position_from_row(row: Row, *, where: str) -> Position:
-    instrument_text, quantity, avg_price, realized, opened_at = row[:5]
+def position_from_row(row: Row, *, where: str | Callable[[], str]) -> Position:
+    """`row` is `POSITION_COLUMNS` in order; `where` names it in errors (a callable is asked
+    only then: a fill reads two positions, and most rows decode cleanly)."""
+    text, quantity, avg_price, realized, opened_at = row[:5]
+    instrument = _INSTRUMENT_OF.get(text)
+    if instrument is not None:
+        try:
+            return Position(
+                instrument=instrument,
+                quantity=int(quantity),
+                avg_price=Decimal(avg_price),
+                realized_pnl=Decimal(realized),
+                opened_at=None if opened_at is None else _parse_ts(opened_at),
+            )
+        except Exception:  # noqa: S110 - decoded again below, with the error's whereabouts
+            pass
+    if not isinstance(where, str):
+        where = where()
     return Position(
-        instrument=instrument_from_text(instrument_text, field=f"{where}.instrument"),
+        instrument=instrument_from_text(text, field=f"{where}.instrument"),
         quantity=int(quantity),
         avg_price=parse_decimal(avg_price, field=f"{where}.avg_price"),
         realized_pnl=parse_decimal(realized, field=f"{where}.realized_pnl"),
@@ -127,7 +162,9 @@ FILL_COLUMNS = (
 )
 
 
-def fill_values(fill: Fill) -> tuple[object, ...]:
+def fill_values(fill: Fill, ts: str, cash_delta: Decimal) -> tuple[object, ...]:
+    """`FILL_COLUMNS` in order; `ts` is ``format_ts(fill.ts)`` (the caller formats and checks
+    it), `cash_delta` is ``fill.cash_delta`` (computed once per fill)."""
     return (
         fill.fill_id,
         fill.client_order_id,
@@ -138,16 +175,37 @@ def fill_values(fill: Fill) -> tuple[object, ...]:
         fill.quantity,
         str(fill.price),
         str(fill.commission),
-        format_ts(fill.ts, field=f"fill {fill.fill_id} ts"),
+        ts,
         fill.leg_index,
         fill.strategy,
         fill.liquidity,
-        str(fill.cash_delta),
+        str(cash_delta),
     )
 
 
 def fill_from_row(row: Row) -> Fill:
     """`row` is `FILL_COLUMNS` in order."""
+    instrument = _INSTRUMENT_OF.get(row[4])
+    if instrument is not None:
+        # The usual case, without building an error context per column (a backtest reads
+        # every fill back twice); anything odd is decoded again below, naming the column.
+        try:
+            return Fill(
+                fill_id=row[0],
+                client_order_id=row[1],
+                broker_order_id=row[2],
+                instrument=instrument,
+                side=Side(row[5]),
+                quantity=int(row[6]),
+                price=Decimal(row[7]),
+                commission=Decimal(row[8]),
+                ts=_parse_ts(row[9]),
+                leg_index=int(row[10]),
+                strategy=row[11],
+                liquidity=row[12],
+            )
+        except Exception:  # noqa: S110
+            pass
     fill_id = row[0]
     where = f"fills[{fill_id}]"
     return Fill(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,6 +17,19 @@ from engine.store.rows import Row, json_object, parse_ts_or_none
 # Defence in depth: credentials live in the environment, never in the database.
 _SECRETISH = re.compile(r"secret|key|token|passw|passphrase|credential", re.IGNORECASE)
 _REDACTED = "***redacted***"
+
+# The engine writes the same few keys every session: each is checked once (a key's text
+# never changes its verdict). Bounded in case a caller invents keys without end.
+_ACCEPTED_KEYS: set[str] = set()
+_ACCEPTED_KEYS_MAX = 1024
+
+# `json_text` of a str: what the store's encoder (ensure_ascii=False) calls for one.
+_json_string = json.encoder.encode_basestring
+
+_UPSERT_SETTING = (
+    "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+    "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+)
 
 
 def _redact(value: JSONValue) -> JSONValue:
@@ -107,21 +121,25 @@ class SettingsStore(StoreBase):
 
     @staticmethod
     def _setting_key(key: str) -> str:
+        if key in _ACCEPTED_KEYS:
+            return key
         check_name("key", key)
         if _SECRETISH.search(key):
             raise SecretSettingRefusedError(
                 f"setting key={key!r} looks like a credential (contains secret/key/token/password/"
                 "credential); API keys belong in environment variables and are never stored"
             )
+        if type(key) is str and len(_ACCEPTED_KEYS) < _ACCEPTED_KEYS_MAX:
+            _ACCEPTED_KEYS.add(key)
         return key
 
     async def set_setting(self, key: str, value: object, *, at: datetime | None = None) -> None:
         """Persist a JSON-able value (trading state, breaker states...) across restarts."""
-        encoded = json_text(to_jsonable(value))
+        # Most settings are strings (the clock, start-of-day equity: two a session).
+        encoded = _json_string(value) if type(value) is str else json_text(to_jsonable(value))
         async with self._single() as conn:
             await conn.execute(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
-                "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                _UPSERT_SETTING,
                 (self._setting_key(key), encoded, format_ts(at or utc_now(), field="at")),
             )
 
