@@ -31,6 +31,7 @@ from typing import Any, Literal, cast
 import aiosqlite
 
 from engine.store import Store
+from engine.store.base import SyncStatements
 
 Durability = Literal["session", "statement"]
 
@@ -48,7 +49,7 @@ _GROUPED = {
 }
 
 
-class InlineConnection:
+class InlineConnection(SyncStatements):
     """The subset of `aiosqlite.Connection` that `engine.store` calls, executed synchronously.
 
     With `grouped`, the store's BEGIN/COMMIT/ROLLBACK become a savepoint, its release and a
@@ -69,6 +70,19 @@ class InlineConnection:
             self._conn.execute("BEGIN IMMEDIATE")
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        # `run`'s body again: a call less for each of a backtest's ~18,000 statements here.
+        cur = self._cur
+        if self._grouped:
+            if not self._conn.in_transaction:
+                cur.execute("BEGIN IMMEDIATE")
+            control = _GROUPED.get(sql)
+            if control is not None:
+                for statement in control:
+                    cur.execute(statement)
+                return cur
+        return cur.execute(sql, parameters)
+
+    def run(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
         cur = self._cur
         if self._grouped:
             if not self._conn.in_transaction:
@@ -129,6 +143,7 @@ async def open_backtest_store(path: Path, *, durability: Durability = "session")
     raw.execute("PRAGMA foreign_keys = ON")
     inline = InlineConnection(raw, grouped=durability == "session")
     store._conn = cast(aiosqlite.Connection, inline)
+    store._sync = inline
     return store
 
 

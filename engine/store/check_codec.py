@@ -65,6 +65,8 @@ def _real_text(v: float | None) -> str:
 # The start of a row, ``["name","outcome",``, by (name, outcome): ~26 checks share a few
 # dozen of them.
 _HEADS: dict[tuple[str, str], str] = {}
+# Whole rows without a suggested quantity, by (name, outcome, value, limit, message).
+_ROWS: dict[tuple[object, ...], str] = {}
 
 
 def encode_checks(checks: Iterable[RiskCheckResult]) -> str:
@@ -79,6 +81,17 @@ def encode_checks(checks: Iterable[RiskCheckResult]) -> str:
         name = c.name
         outcome = c.outcome._value_
         message = c.message
+        q = c.suggested_quantity
+        if q is None:
+            # Most rows repeat (a check passing the same way, with the same message): by
+            # value, as equal values of value/limit encode alike (a REAL column's float).
+            key = (name, outcome, c.value, c.limit, message)
+            text = _ROWS.get(key)
+            if text is not None:
+                add(text)
+                continue
+        else:
+            key = None
         if type(name) is not str or type(outcome) is not str or type(message) is not str:
             add(_ENCODER.encode(_row(c)))
             continue
@@ -106,14 +119,18 @@ def encode_checks(checks: Iterable[RiskCheckResult]) -> str:
             limit = _float_text(float(v))  # widened, as a REAL column does
         else:
             limit = _real_text(v)
-        q = c.suggested_quantity
         if q is None:
             suggested = "null"
         elif type(q) is int:
             suggested = int.__repr__(q)
         else:
             suggested = _ENCODER.encode(_integer(q))
-        add(f"{head}{value},{limit},{_json_string(message)},{suggested}]")
+        text = f"{head}{value},{limit},{_json_string(message)},{suggested}]"
+        if key is not None:
+            if len(_ROWS) >= 8192:
+                _ROWS.clear()
+            _ROWS[key] = text
+        add(text)
     return f"[{','.join(rows)}]"
 
 

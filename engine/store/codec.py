@@ -188,7 +188,12 @@ def _dataclass_encoder(cls: type) -> Callable[[Any], JSONValue]:
         hints = _hints(cls)
     except Exception:  # unresolvable annotations: every field takes the general path
         hints = {}
-    env: dict[str, Any] = {"_enc": to_jsonable, "_ts": format_ts, "_float": float}
+    env: dict[str, Any] = {
+        "_enc": to_jsonable,
+        "_get": _BY_TYPE.get,
+        "_ts": format_ts,
+        "_float": float,
+    }
     reads: list[str] = []
     items: list[str] = []
     for i, name in enumerate(names):
@@ -218,7 +223,8 @@ def _field_expr(var: str, hint: object, env: dict[str, Any], i: int) -> str:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         optional = len(args) < len(typing.get_args(hint))
         hint = args[0] if len(args) == 1 else None
-    general = f"_enc({var})"
+    # `to_jsonable(v)` without its frame: its own first step, then it for an unknown type.
+    general = f"_get(type({var}), _enc)({var})"
     if hint is str or hint is int or hint is bool:
         # to_jsonable gives these exact types back unchanged
         fast = f"{var} if type({var}) is {hint.__name__} else {general}"
@@ -254,7 +260,9 @@ def _float(obj: float) -> JSONValue:
 
 
 def _sequence(obj: list[Any] | tuple[Any, ...]) -> JSONValue:
-    return [to_jsonable(v) for v in obj]
+    # `to_jsonable(v)` for each, without its frame (see `_dataclass_encoder`).
+    get = _BY_TYPE.get
+    return [get(type(v), to_jsonable)(v) for v in obj]
 
 
 def _mapping(obj: Mapping[Any, Any]) -> JSONValue:

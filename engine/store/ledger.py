@@ -28,9 +28,19 @@ def replay_fills(fills: Iterable[Fill]) -> tuple[dict[str, Position], StrategyPo
     by_strategy: StrategyPositions = {}
     for fill in fills:
         sym = fill.symbol
-        account[sym] = account.get(sym, empty_position(fill.instrument)).apply(fill)
-        book = by_strategy.setdefault(attribution(fill), {})
-        book[sym] = book.get(sym, empty_position(fill.instrument)).apply(fill)
+        # An empty position only for a symbol's first fill (not as every get's default).
+        pos = account.get(sym)
+        if pos is None:
+            pos = empty_position(fill.instrument)
+        account[sym] = pos.apply(fill)
+        strategy = fill.strategy or UNATTRIBUTED
+        book = by_strategy.get(strategy)
+        if book is None:
+            book = by_strategy[strategy] = {}
+        pos = book.get(sym)
+        if pos is None:
+            pos = empty_position(fill.instrument)
+        book[sym] = pos.apply(fill)
     return account, by_strategy
 
 

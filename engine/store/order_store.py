@@ -69,9 +69,7 @@ class OrderStore(StoreBase):
             # the row exists, instead of a transaction around a read and the insert. A
             # single statement is atomic on its own, and a row already there (another
             # process, a restart) goes the full way below.
-            async with self._single() as conn:
-                cur = await conn.execute(_INSERT_NEW_ORDER, order_values(order))
-                inserted = cur.rowcount > 0
+            inserted = (await self._write(_INSERT_NEW_ORDER, order_values(order))).rowcount > 0
             if len(known) >= _KNOWN_ORDERS_MAX:
                 known.clear()
             known.add(coid)

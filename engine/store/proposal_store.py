@@ -18,6 +18,13 @@ from engine.store.codec import format_ts, from_jsonable, parse_ts, to_jsonable
 from engine.store.records import ProposalRecord
 from engine.store.rows import Row, json_object
 
+_SAVE_PROPOSAL = (
+    "INSERT INTO proposals (proposal_id, strategy, created_at, state, updated_at, note, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO UPDATE SET "
+    "strategy = excluded.strategy, state = excluded.state, "
+    "updated_at = excluded.updated_at, note = excluded.note, data = excluded.data"
+)
+
 
 class ProposalStore(StoreBase):
     """Proposals and risk decisions."""
@@ -34,33 +41,28 @@ class ProposalStore(StoreBase):
     ) -> None:
         """Insert or replace a proposal (an edited one keeps its id) with its state."""
         updated = format_ts(at or proposal.created_at, field="at")
-        async with self._single() as conn:
-            await conn.execute(
-                "INSERT INTO proposals (proposal_id, strategy, created_at, state, updated_at, note, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO UPDATE SET "
-                "strategy = excluded.strategy, state = excluded.state, "
-                "updated_at = excluded.updated_at, note = excluded.note, data = excluded.data",
-                (
-                    proposal.proposal_id,
-                    proposal.strategy,
-                    format_ts(proposal.created_at, field="created_at"),
-                    state.value,
-                    updated,
-                    note,
-                    json_text(to_jsonable(proposal)),
-                ),
-            )
+        await self._write(
+            _SAVE_PROPOSAL,
+            (
+                proposal.proposal_id,
+                proposal.strategy,
+                format_ts(proposal.created_at, field="created_at"),
+                state.value,
+                updated,
+                note,
+                json_text(to_jsonable(proposal)),
+            ),
+        )
 
     async def set_proposal_state(
         self, proposal_id: str, state: ProposalState, at: datetime, *, note: str = ""
     ) -> bool:
         """Returns False when no such proposal is stored."""
-        async with self._single() as conn:
-            cur = await conn.execute(
-                "UPDATE proposals SET state = ?, updated_at = ?, note = ? WHERE proposal_id = ?",
-                (state.value, format_ts(at, field="at"), note, proposal_id),
-            )
-            return cur.rowcount > 0
+        cur = await self._write(
+            "UPDATE proposals SET state = ?, updated_at = ?, note = ? WHERE proposal_id = ?",
+            (state.value, format_ts(at, field="at"), note, proposal_id),
+        )
+        return cur.rowcount > 0
 
     async def load_proposal(self, proposal_id: str) -> ProposalRecord | None:
         async with self._read() as conn:
@@ -112,20 +114,19 @@ class ProposalStore(StoreBase):
         Check values read back as REAL columns would give them: a NaN value as None (see
         `check_codec`)."""
         decided = format_ts(decision.decided_at, field="decided_at")
-        async with self._single() as conn:
-            cur = await conn.execute(
-                "INSERT INTO risk_decisions (proposal_id, approved, approved_quantity, decided_at, "
-                "reason, checks) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    decision.proposal_id,
-                    int(decision.approved),
-                    decision.approved_quantity,
-                    decided,
-                    decision.reason,
-                    encode_checks(decision.checks),
-                ),
-            )
-            decision_id = cur.lastrowid
+        cur = await self._write(
+            "INSERT INTO risk_decisions (proposal_id, approved, approved_quantity, decided_at, "
+            "reason, checks) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                decision.proposal_id,
+                int(decision.approved),
+                decision.approved_quantity,
+                decided,
+                decision.reason,
+                encode_checks(decision.checks),
+            ),
+        )
+        decision_id = cur.lastrowid
         assert decision_id is not None
         return decision_id
 

@@ -137,11 +137,10 @@ class SettingsStore(StoreBase):
         """Persist a JSON-able value (trading state, breaker states...) across restarts."""
         # Most settings are strings (the clock, start-of-day equity: two a session).
         encoded = _json_string(value) if type(value) is str else json_text(to_jsonable(value))
-        async with self._single() as conn:
-            await conn.execute(
-                _UPSERT_SETTING,
-                (self._setting_key(key), encoded, format_ts(at or utc_now(), field="at")),
-            )
+        await self._write(
+            _UPSERT_SETTING,
+            (self._setting_key(key), encoded, format_ts(at or utc_now(), field="at")),
+        )
 
     async def get_setting(self, key: str, default: JSONValue = None) -> JSONValue:
         async with self._read() as conn:

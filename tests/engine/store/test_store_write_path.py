@@ -102,6 +102,10 @@ def test_encode_checks_when_any_value_then_same_text_as_the_list_encoder() -> No
     ]
     text = encode_checks(checks)
     assert text == _reference_checks(checks)
+    assert encode_checks(checks) == text  # again, now from the memo of repeated rows
+    # Equal values of other types share a memo entry: they must encode alike.
+    widened = [dataclasses.replace(c, value=float(c.value)) for c in checks if type(c.value) is int]
+    assert encode_checks(widened) == _reference_checks(widened)
     assert encode_checks([]) == _reference_checks([]) == "[]"
     assert len(decode_checks(text)) == len(checks)
 
