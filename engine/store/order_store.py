@@ -69,7 +69,9 @@ class OrderStore(StoreBase):
             # the row exists, instead of a transaction around a read and the insert. A
             # single statement is atomic on its own, and a row already there (another
             # process, a restart) goes the full way below.
-            inserted = (await self._write(_INSERT_NEW_ORDER, order_values(order))).rowcount > 0
+            inserted = (
+                await self._write(_INSERT_NEW_ORDER, order_values(order, updated_at))
+            ).rowcount > 0
             if len(known) >= _KNOWN_ORDERS_MAX:
                 known.clear()
             known.add(coid)
@@ -82,7 +84,7 @@ class OrderStore(StoreBase):
             stored = _state_from_row(rows[0]) if rows else None
             action = classify_order_update(stored, order)
             if action is OrderWrite.INSERT:
-                await conn.execute(_INSERT_ORDER, order_values(order))
+                await conn.execute(_INSERT_ORDER, order_values(order, updated_at))
             elif action is OrderWrite.UPDATE:
                 # created_at and the request are the first report's; the rest moves forward.
                 await conn.execute(

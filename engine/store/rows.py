@@ -183,8 +183,27 @@ def fill_values(fill: Fill, ts: str, cash_delta: Decimal) -> tuple[object, ...]:
     )
 
 
+# Fills decoded, by their whole row: a fill row never changes (the table refuses updates),
+# and a backtest reads every fill back twice (its result, then the ledger check).
+_FILL_OF: dict[tuple[object, ...], Fill] = {}
+_FILL_CACHE_MAX = 16_384
+
+
 def fill_from_row(row: Row) -> Fill:
     """`row` is `FILL_COLUMNS` in order."""
+    if type(row) is tuple:
+        hit = _FILL_OF.get(row)
+        if hit is not None:
+            return hit
+        fill = _fill_from_row(row)
+        if len(_FILL_OF) >= _FILL_CACHE_MAX:
+            _FILL_OF.clear()
+        _FILL_OF[row] = fill
+        return fill
+    return _fill_from_row(row)
+
+
+def _fill_from_row(row: Row) -> Fill:
     instrument = _INSTRUMENT_OF.get(row[4])
     if instrument is not None:
         # The usual case, without building an error context per column (a backtest reads
@@ -232,7 +251,9 @@ ORDER_COLUMNS = (
 )
 
 
-def order_values(order: Order) -> tuple[object, ...]:
+def order_values(order: Order, updated_at: str | None = None) -> tuple[object, ...]:
+    """`ORDER_COLUMNS` in order; `updated_at` is ``format_ts(order.updated_at)`` if the
+    caller has it."""
     req = order.request
     return (
         req.client_order_id,
@@ -247,7 +268,7 @@ def order_values(order: Order) -> tuple[object, ...]:
         order.reject_reason,
         dumps(req),
         format_ts(order.created_at, field="order created_at"),
-        format_ts(order.updated_at, field="order updated_at"),
+        updated_at or format_ts(order.updated_at, field="order updated_at"),
     )
 
 
