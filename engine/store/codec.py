@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import json.encoder
 import math
 import sys
 import types
@@ -332,11 +333,94 @@ _BY_TYPE: dict[type, Callable[[Any], JSONValue]] = {
 
 def dumps(obj: object) -> str:
     """Compact, strict JSON text of a domain value."""
+    text = _TEXT_BY_TYPE.get(type(obj))
+    if text is not None:
+        return text(obj)
+    t = type(obj)
+    if t is tuple or t is list:
+        # What the encoder writes for an array: its items' texts between brackets.
+        return f"[{','.join([dumps(v) for v in obj])}]"  # type: ignore[attr-defined]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type | Equity | OptionContract):
+        out = _DUMPS.encode(to_jsonable(obj))
+        _TEXT_BY_TYPE[t] = _dataclass_text(t)
+        return out
     return _DUMPS.encode(to_jsonable(obj))
+
+
+def _dataclass_text(cls: type) -> Callable[[Any], str]:
+    """`dumps` for a dataclass, generated like `_dataclass_encoder` but writing the JSON text
+    itself (a trade writes a proposal and an order request; building their objects and then
+    encoding them was most of that): each field whose annotation names a plain type is
+    written directly when it holds exactly that type (``"null"`` for None where optional),
+    anything else is ``dumps(value)``. So the text is ``_DUMPS.encode(to_jsonable(obj))``
+    whatever the fields hold (compact separators, keys in field order)."""
+    names = _init_fields(cls)
+    try:
+        hints = _hints(cls)
+    except Exception:  # unresolvable annotations: every field takes the general path
+        hints = {}
+    env: dict[str, Any] = {
+        "_dumps": dumps,
+        "_s": _json_string,
+        "_ts": format_ts,
+        "_int": int.__repr__,
+        "_fr": float.__repr__,
+        "_float": float,
+        "_Decimal": Decimal,
+        "_datetime": datetime,
+    }
+    reads: list[str] = []
+    parts: list[str] = []
+    for i, name in enumerate(names):
+        if not name.isidentifier():  # pragma: no cover - dataclass fields are identifiers
+            return lambda obj: _DUMPS.encode(to_jsonable(obj))
+        var = f"v{i}"
+        reads.append(f"    {var} = obj.{name}\n")
+        head = ("{" if i == 0 else ",") + _DUMPS.encode(name) + ":"
+        parts += [repr(head), _text_expr(var, hints.get(name), env, i)]
+    parts.append(repr("}") if names else repr("{}"))
+    src = f"def text(obj):\n{''.join(reads)}    return ''.join(({', '.join(parts)},))\n"
+    exec(src, env)  # noqa: S102 - the text is built above from field names and fixed parts
+    text: Callable[[Any], str] = env["text"]
+    return text
+
+
+def _text_expr(var: str, hint: object, env: dict[str, Any], i: int) -> str:
+    """The expression writing `var`'s JSON text (see `_dataclass_text`)."""
+    optional = False
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(hint))
+        hint = args[0] if len(args) == 1 else None
+    general = f"_dumps({var})"
+    if hint is str:
+        fast = f"_s({var}) if type({var}) is str else {general}"
+    elif hint is int:
+        fast = f"_int({var}) if type({var}) is int else {general}"
+    elif hint is bool:
+        fast = f"('true' if {var} else 'false') if type({var}) is bool else {general}"
+    elif hint is float:
+        # a finite float is written by its repr (`v - v` is NaN for NaN and the infinities)
+        fast = f"_fr({var}) if type({var}) is _float and {var} - {var} == 0.0 else {general}"
+    elif hint is Decimal:
+        fast = f"_s(str({var})) if type({var}) is _Decimal else {general}"
+    elif hint is datetime:
+        fast = f"_s(_ts({var})) if type({var}) is _datetime else {general}"
+    elif isinstance(hint, type) and issubclass(hint, Enum) and _str_valued(hint):
+        env[f"_E{i}"] = hint
+        fast = f"_s({var}._value_) if type({var}) is _E{i} else {general}"
+    else:
+        return f"('null' if {var} is None else {general})" if optional else general
+    return f"('null' if {var} is None else ({fast}))" if optional else f"({fast})"
 
 
 # `json.dumps` with these options would build a new encoder on every call.
 _DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+# What `_DUMPS` (ensure_ascii=False) writes for a str.
+_json_string = json.encoder.encode_basestring
+# `dumps` of a dataclass, by its type (`_dataclass_text`).
+_TEXT_BY_TYPE: dict[type, Callable[[Any], str]] = {}
 
 
 def event_to_json(event: EngineEvent) -> JSONObject:

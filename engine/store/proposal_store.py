@@ -12,9 +12,9 @@ from engine.domain.proposals import (
     RiskDecision,
     TradeProposal,
 )
-from engine.store.base import StoreBase, json_text
+from engine.store.base import StoreBase
 from engine.store.check_codec import decode_checks, encode_checks
-from engine.store.codec import format_ts, from_jsonable, parse_ts, to_jsonable
+from engine.store.codec import dumps, format_ts, from_jsonable, parse_ts
 from engine.store.records import ProposalRecord
 from engine.store.rows import Row, json_object
 
@@ -50,7 +50,7 @@ class ProposalStore(StoreBase):
                 state.value,
                 updated,
                 note,
-                json_text(to_jsonable(proposal)),
+                dumps(proposal),
             ),
         )
 

@@ -41,7 +41,7 @@ from engine.domain.proposals import (
 )
 from engine.store import Store
 from engine.store.check_codec import _integer, _real, decode_checks, encode_checks
-from engine.store.codec import CodecError, format_ts, from_jsonable, to_jsonable
+from engine.store.codec import CodecError, dumps, format_ts, from_jsonable, loads, to_jsonable
 from engine.store.errors import SecretSettingRefusedError
 from engine.store.rows import fill_from_row, position_from_row
 
@@ -157,10 +157,18 @@ def test_generated_encoder_when_fields_hold_other_types_than_annotated_then_same
             base, at=datetime(2024, 3, 1, 9, 30, tzinfo=ZoneInfo("America/New_York"))
         ),
     ]
+    encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     for value in variants:
         first = to_jsonable(value)
         assert first == _generic(value)
         assert json.dumps(first) == json.dumps(_generic(value))  # same key order, same texts
+        # The generated text writer (from the second call of a type on) gives the encoder's.
+        assert dumps(value) == encoder.encode(_generic(value))
+    for value in variants:
+        assert dumps(value) == encoder.encode(_generic(value))
+    nan_ratio = dataclasses.replace(base, ratio=math.nan, maybe_amount=None)
+    assert dumps(nan_ratio) == encoder.encode(_generic(nan_ratio))  # "NaN", a string
+    assert dumps([base, (1.5, "x")]) == encoder.encode([_generic(base), [1.5, "x"]])
 
 
 def test_proposal_when_encoded_then_round_trips() -> None:
@@ -181,10 +189,13 @@ def test_proposal_when_encoded_then_round_trips() -> None:
         expires_at=T0 + timedelta(minutes=15),
         meta=MappingProxyType({"delta": -0.3, "note": "x"}),
     )
+    encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     for _ in range(2):  # the first call takes the general path, the second the generated one
         data = to_jsonable(proposal)
         assert data == _generic(proposal)
         assert from_jsonable(TradeProposal, data) == proposal
+        assert dumps(proposal) == encoder.encode(data)
+        assert loads(TradeProposal, dumps(proposal)) == proposal
 
 
 # --------------------------------------------------------------------------- timestamps
