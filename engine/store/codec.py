@@ -419,8 +419,29 @@ def _text_expr(var: str, hint: object, env: dict[str, Any], i: int) -> str:
 _DUMPS = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
 # What `_DUMPS` (ensure_ascii=False) writes for a str.
 _json_string = json.encoder.encode_basestring
-# `dumps` of a dataclass, by its type (`_dataclass_text`).
-_TEXT_BY_TYPE: dict[type, Callable[[Any], str]] = {}
+
+
+def _instrument_text(instrument: Instrument) -> str:
+    data = instrument_to_jsonable(instrument)
+    return _json_string(data) if type(data) is str else _DUMPS.encode(data)
+
+
+def _mapping_text(obj: Mapping[Any, Any]) -> str:
+    return "{}" if not obj else _DUMPS.encode(to_jsonable(obj))
+
+
+# `dumps` by exact type: dataclasses (`_dataclass_text`, added on first use) and the values
+# their fields hold most, each written as `_DUMPS.encode(to_jsonable(value))` writes it.
+_TEXT_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    str: _json_string,
+    int: int.__repr__,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda _: "null",
+    Equity: _instrument_text,
+    OptionContract: _instrument_text,
+    dict: _mapping_text,
+    types.MappingProxyType: _mapping_text,
+}
 
 
 def event_to_json(event: EngineEvent) -> JSONObject:

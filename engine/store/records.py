@@ -73,7 +73,7 @@ class EquitySnapshot:
 
 
 def _cents(value: float) -> Decimal:
-    return Decimal(repr(value)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    return Decimal(repr(value)).quantize(_CENT, ROUND_HALF_EVEN)  # positional: ~7.5k calls
 
 
 @dataclass(frozen=True, slots=True)

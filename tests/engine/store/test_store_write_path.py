@@ -169,6 +169,10 @@ def test_generated_encoder_when_fields_hold_other_types_than_annotated_then_same
     nan_ratio = dataclasses.replace(base, ratio=math.nan, maybe_amount=None)
     assert dumps(nan_ratio) == encoder.encode(_generic(nan_ratio))  # "NaN", a string
     assert dumps([base, (1.5, "x")]) == encoder.encode([_generic(base), [1.5, "x"]])
+    plain: list[Any] = ['é\n"', 3, True, False, None, {}, MappingProxyType({"a": 1}), {"b": [2]}]
+    plain += [SPY, AAPL_P170, Side.BUY, 1.5, math.inf, Decimal("1.10"), T0]
+    for value in plain:
+        assert dumps(value) == encoder.encode(to_jsonable(value))
 
 
 def test_proposal_when_encoded_then_round_trips() -> None:
