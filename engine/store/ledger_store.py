@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from engine.domain.orders import Fill
 from engine.domain.portfolio import Position, empty_position
-from engine.store.base import ZERO, StoreBase, check_name, log
+from engine.store.base import ZERO, StoreBase, WriteCursor, check_name, log
 from engine.store.codec import format_ts, parse_decimal, parse_ts, ts_text
 from engine.store.errors import StoreError
 from engine.store.ledger import (
@@ -118,13 +118,25 @@ class LedgerStore(StoreBase):
         delta = fill.cash_delta  # a Decimal product: computed once, used three times
         symbol = fill.symbol
         strategy = attribution(fill)
+        values = fill_values(fill, at, delta)
+        context = (symbol, strategy, symbol)
+        # On an inline connection the statements run directly (`StoreBase._write`): this
+        # task owns the transaction, and they never yield.
+        sync = self._sync
         async with self._tx() as conn:
-            cur = await conn.execute(_INSERT_FILL, fill_values(fill, at, delta))
+            cur: WriteCursor
+            if sync is not None:
+                cur = sync.run(_INSERT_FILL, values)
+            else:
+                cur = await conn.execute(_INSERT_FILL, values)
             if cur.rowcount == 0:
                 return None
             seq = cur.lastrowid
             assert seq is not None  # an INSERT that wrote a row has a rowid
-            (row,) = await self._rows(conn, _FILL_CONTEXT, (symbol, strategy, symbol))
+            if sync is not None:
+                (row,) = sync.run(_FILL_CONTEXT, context).fetchall()
+            else:
+                (row,) = await self._rows(conn, _FILL_CONTEXT, context)
             before = (
                 empty_position(fill.instrument)
                 if row[1] is None
@@ -146,11 +158,13 @@ class LedgerStore(StoreBase):
             )
             cash = prev_cash + delta
             reserved = prev_reserved if reserved_collateral is None else reserved_collateral
-            await conn.execute(_UPSERT_POSITION, (symbol, *position_values(position), at, seq))
-            await conn.execute(
-                _UPSERT_STRATEGY_POSITION,
-                (strategy, symbol, *position_values(strategy_position), at, seq),
-            )
+            writes: list[tuple[str, tuple[object, ...]]] = [
+                (_UPSERT_POSITION, (symbol, *position_values(position), at, seq)),
+                (
+                    _UPSERT_STRATEGY_POSITION,
+                    (strategy, symbol, *position_values(strategy_position), at, seq),
+                ),
+            ]
             entry = (at, "fill", fill.fill_id, str(delta), str(cash), "")
             if account_cash is not None and account_cash != cash:
                 note = f"broker cash {account_cash} vs ledger {cash} after fill {fill.fill_id}"
@@ -164,11 +178,18 @@ class LedgerStore(StoreBase):
                     note,
                 )
                 cash = account_cash
-                await conn.execute(_UPSERT_ACCOUNT, (str(cash), str(reserved), at))
-                await conn.executemany(_INSERT_LEDGER, [entry, adjustment])
+                writes.append((_UPSERT_ACCOUNT, (str(cash), str(reserved), at)))
+                writes.append((_INSERT_LEDGER, entry))
+                writes.append((_INSERT_LEDGER, adjustment))
             else:
-                await conn.execute(_UPSERT_ACCOUNT, (str(cash), str(reserved), at))
-                await conn.execute(_INSERT_LEDGER, entry)
+                writes.append((_UPSERT_ACCOUNT, (str(cash), str(reserved), at)))
+                writes.append((_INSERT_LEDGER, entry))
+            if sync is not None:
+                for sql, params in writes:
+                    sync.run(sql, params)
+            else:
+                for sql, params in writes:
+                    await conn.execute(sql, params)
         return FillRecord(seq, fill, position, strategy, strategy_position, cash, reserved)
 
     async def set_account(

@@ -87,3 +87,23 @@ async def test_statement_store_when_written_then_visible_at_once(tmp_path):
 async def test_open_backtest_store_when_durability_unknown_then_error_names_it(tmp_path):
     with pytest.raises(ValueError, match="durability='fsync'"):
         await open_backtest_store(tmp_path / "bt.sqlite", durability="fsync")  # type: ignore[arg-type]
+
+
+async def test_inline_store_when_broker_cash_differs_then_adjustment_booked_after_the_fill(
+    tmp_path,
+):
+    path = tmp_path / "bt.sqlite"
+    store = await open_backtest_store(path)
+    await store.set_account(Decimal(100_000), Decimal(0), datetime(2026, 1, 5, tzinfo=UTC))
+    record = await store.record_fill(_fill(1), account_cash=Decimal("95990"))
+    assert record is not None
+    assert record.cash == Decimal("95990")
+    assert await store.verify_ledger() == []
+    await store.close()
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("SELECT kind, amount, balance FROM cash_ledger ORDER BY id").fetchall()
+    assert rows == [
+        ("deposit", "100000", "100000"),
+        ("fill", "-4006.0", "95994.0"),
+        ("adjustment", "-4.0", "95990"),
+    ]
