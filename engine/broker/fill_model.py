@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from engine.domain import Equity, Instrument, OptionContract, OptionQuote, OrderRequest, Quote, Side
+from engine.domain.fast_init import fast_init
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -87,6 +88,7 @@ class PaperBrokerConfig:
             )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LegQuote:
     """Top of book of one instrument, in ledger units. Sizes are None when not published."""

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from engine.domain.fast_init import fast_init
 from engine.domain.market import Bar
 from engine.domain.orders import Fill, Order
 from engine.domain.portfolio import Portfolio, Position
 from engine.domain.proposals import ProposalState, RiskDecision, TradeProposal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EngineEvent:
     ts: datetime
@@ -27,6 +29,7 @@ class EngineEvent:
         return None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EngineStarted(EngineEvent):
     mode: str  # sim | paper | live
@@ -35,12 +38,14 @@ class EngineStarted(EngineEvent):
     kind: ClassVar[str] = "engine_started"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EngineStopped(EngineEvent):
     reason: str
     kind: ClassVar[str] = "engine_stopped"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BarsReceived(EngineEvent):
     bars: tuple[Bar, ...]
@@ -51,12 +56,14 @@ class BarsReceived(EngineEvent):
         return "bars"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProposalCreated(EngineEvent):
     proposal: TradeProposal
     kind: ClassVar[str] = "proposal_created"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProposalDecided(EngineEvent):
     proposal: TradeProposal
@@ -64,6 +71,7 @@ class ProposalDecided(EngineEvent):
     kind: ClassVar[str] = "proposal_decided"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProposalStateChanged(EngineEvent):
     proposal_id: str
@@ -73,12 +81,14 @@ class ProposalStateChanged(EngineEvent):
     kind: ClassVar[str] = "proposal_state"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderUpdated(EngineEvent):
     order: Order
     kind: ClassVar[str] = "order_updated"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderFilled(EngineEvent):
     fill: Fill
@@ -86,6 +96,7 @@ class OrderFilled(EngineEvent):
     kind: ClassVar[str] = "order_filled"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PortfolioSnapshot(EngineEvent):
     portfolio: Portfolio
@@ -96,6 +107,7 @@ class PortfolioSnapshot(EngineEvent):
         return "portfolio"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StrategyStatusChanged(EngineEvent):
     strategy: str
@@ -104,6 +116,7 @@ class StrategyStatusChanged(EngineEvent):
     kind: ClassVar[str] = "strategy_status"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReconciliationDifference(EngineEvent):
     symbol: str
@@ -113,6 +126,7 @@ class ReconciliationDifference(EngineEvent):
     kind: ClassVar[str] = "reconciliation_difference"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DataRejected(EngineEvent):
     source: str
@@ -120,6 +134,7 @@ class DataRejected(EngineEvent):
     kind: ClassVar[str] = "data_rejected"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LogLine(EngineEvent):
     level: str
@@ -127,6 +142,7 @@ class LogLine(EngineEvent):
     kind: ClassVar[str] = "log"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskUpdated(EngineEvent):
     """The live risk picture in the compact figures the gauges need.

@@ -9,6 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
+from engine.domain.fast_init import fast_init
+
 # Cash-settled, European-style index products. Everything else listed in the US is
 # American-style and physically settled.
 CASH_SETTLED_INDEXES: frozenset[str] = frozenset({"SPX", "SPXW", "XSP", "NDX", "RUT", "VIX"})
@@ -23,6 +25,7 @@ class OptionRight(StrEnum):
     PUT = "P"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Equity:
     """A stock, ETF or index underlying. `is_index` marks non-tradable indexes like SPX."""
@@ -49,6 +52,7 @@ _TICKER = re.compile(r"[A-Z][A-Z.\-]{0,5}")
 _OCC = re.compile(r"(?P<root>[A-Z][A-Z0-9.]{0,5})\s*(?P<ymd>\d{6})(?P<right>[CP])(?P<strike>\d{8})")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OptionContract:
     """A listed option. Strike is exact (`Decimal`); the multiplier is 100 for standard contracts."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from engine.domain.fast_init import fast_init
 from engine.domain.instruments import OptionContract, OptionRight
 
 
@@ -94,6 +95,7 @@ class Bar:
         return self.start.date()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """Top of book for an equity or index. `last` is the last trade."""
@@ -125,6 +127,7 @@ class Quote:
         return self.ask - self.bid
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OptionQuote:
     """One row of an option chain. Bid may be 0 for far out-of-the-money contracts.

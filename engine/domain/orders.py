@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from engine.domain.fast_init import fast_init
 from engine.domain.instruments import Instrument
 
 
@@ -87,6 +88,7 @@ class PositionEffect(StrEnum):
     CLOSE = "close"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderLeg:
     """One leg of an order. `ratio` multiplies the order quantity (1 for ordinary spreads)."""
@@ -115,6 +117,7 @@ def make_client_order_id(*parts: object) -> str:
     return "wsb-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What the engine asks a broker to do.
@@ -153,6 +156,7 @@ class OrderRequest:
         return tuple(leg.symbol for leg in self.legs)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Order:
     """A request plus its broker-side state."""
@@ -184,16 +188,21 @@ class Order:
         reject_reason: str | None = None,
     ) -> Order:
         check_transition(self.status, status)
-        return replace(
-            self,
-            status=status,
-            updated_at=at,
-            filled_quantity=self.filled_quantity if filled_quantity is None else filled_quantity,
-            avg_fill_price=self.avg_fill_price if avg_fill_price is None else avg_fill_price,
-            reject_reason=reject_reason if reject_reason is not None else self.reject_reason,
+        # The constructor, not `dataclasses.replace`: an order moves two or three times per
+        # trade and `replace` walks the fields to rebuild the same call.
+        return Order(
+            self.request,
+            self.broker_order_id,
+            status,
+            self.created_at,
+            at,
+            self.filled_quantity if filled_quantity is None else filled_quantity,
+            self.avg_fill_price if avg_fill_price is None else avg_fill_price,
+            reject_reason if reject_reason is not None else self.reject_reason,
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution of one leg. `price` is per unit of underlying (per share); the cash moved

@@ -8,12 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 
+from engine.domain.fast_init import fast_init
 from engine.domain.instruments import Instrument, OptionContract, OptionRight
 from engine.domain.orders import Fill
 
 ZERO = Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Position:
     """Net holding of one instrument. `avg_price` is per unit of underlying, `mark` likewise."""
@@ -86,6 +88,7 @@ def collateral_for_short_put(contract: OptionContract, quantity: int) -> Decimal
     return contract.strike * contract.multiplier * abs(quantity)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Portfolio:
     """A consistent snapshot of the account.

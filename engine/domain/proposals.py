@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from engine.domain.fast_init import fast_init
 from engine.domain.orders import OrderLeg, OrderType, PositionEffect, TimeInForce
 
 
@@ -42,6 +43,7 @@ def make_proposal_id(strategy: str, created_at: datetime, key: str) -> str:
     return "p-" + hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TradeProposal:
     """A strategy's request for a trade, with its reasons. Never sent to a broker directly.
@@ -105,6 +107,7 @@ class CheckOutcome(StrEnum):
     FAIL = "fail"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskCheckResult:
     """One pre-trade check: its value against its limit, so a person can see exactly why."""
@@ -121,6 +124,7 @@ class RiskCheckResult:
         return self.outcome is not CheckOutcome.FAIL
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskDecision:
     proposal_id: str
