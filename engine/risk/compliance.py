@@ -41,6 +41,7 @@ from engine.domain import (
     Side,
     TradeProposal,
 )
+from engine.risk.recurring import recurring
 
 __all__ = [
     "LOTTO_STRATEGIES",
@@ -75,13 +76,17 @@ def normalize_symbols(field: str, symbols: Iterable[str]) -> frozenset[str]:
 
 def check_restricted(p: TradeProposal, restricted: frozenset[str]) -> RiskCheckResult:
     """A name on the restricted list may not be traded into (closing it stays possible)."""
-    hit = sorted(
-        {
-            p.underlying,
-            *(leg.symbol for leg in p.legs),
-            *(leg.instrument.underlying for leg in p.legs),
-        }
-        & restricted
+    hit = (
+        sorted(
+            {
+                p.underlying,
+                *(leg.symbol for leg in p.legs),
+                *(leg.instrument.underlying for leg in p.legs),
+            }
+            & restricted
+        )
+        if restricted  # nothing listed (the usual account): nothing can be hit
+        else []
     )
     if hit:
         return RiskCheckResult(
@@ -91,8 +96,8 @@ def check_restricted(p: TradeProposal, restricted: frozenset[str]) -> RiskCheckR
             0.0,
             f"{', '.join(hit)} on the restricted list",
         )
-    return RiskCheckResult(
-        "restricted_list", CheckOutcome.PASS, 0.0, 0.0, f"not restricted ({len(restricted)} listed)"
+    return recurring(
+        "restricted_list", CheckOutcome.PASS, f"not restricted ({len(restricted)} listed)", 0.0, 0.0
     )
 
 
@@ -117,9 +122,9 @@ def check_luld(
 ) -> RiskCheckResult:
     name = "luld"
     if p.order_type is not OrderType.LIMIT or p.limit_price is None:
-        return RiskCheckResult(name, CheckOutcome.PASS, message="no limit price: not checked")
+        return recurring(name, CheckOutcome.PASS, "no limit price: not checked")
     if len(p.legs) != 1 or not isinstance(p.legs[0].instrument, Equity):
-        return RiskCheckResult(name, CheckOutcome.PASS, message="not a stock order: no LULD band")
+        return recurring(name, CheckOutcome.PASS, "not a stock order: no LULD band")
     leg = p.legs[0]
     ref = prices[leg.symbol]
     lo, hi = luld_bounds(ref, tier2=leg.symbol in tier2)
@@ -157,7 +162,7 @@ def check_ssr(
         if leg.ratio * p.quantity > held:
             shorts.append(leg.symbol)
     if not shorts:
-        return RiskCheckResult(name, CheckOutcome.PASS, message="no short sale")
+        return recurring(name, CheckOutcome.PASS, "no short sale")
     worst: tuple[float, str] | None = None
     for sym in shorts:
         prev = prior_close.get(sym)
@@ -244,16 +249,33 @@ def check_leverage(
     p: TradeProposal, portfolio: Portfolio, prices: Mapping[str, float], limit: float
 ) -> RiskCheckResult:
     eq = portfolio.equity
+    positions = portfolio.positions
     # Per symbol: market value now and after the trade, so a closing leg lowers exposure.
-    after_mv = {s: pos.market_value for s, pos in portfolio.positions.items() if pos.quantity}
-    kinds = {
-        s: isinstance(pos.instrument, OptionContract) for s, pos in portfolio.positions.items()
-    }
+    # The traded symbols first; then every held symbol in book order, then the traded ones
+    # not held, each summed in that order (one pass over the book: it is read per proposal).
+    traded: dict[str, float] = {}
+    kinds: dict[str, bool] = {}
     for leg in p.legs:
-        delta = leg.side.sign * prices[leg.symbol] * leg.ratio * leg.instrument.multiplier
-        after_mv[leg.symbol] = after_mv.get(leg.symbol, 0.0) + delta * p.quantity
-        kinds[leg.symbol] = isinstance(leg.instrument, OptionContract)
-    gross = sum(_exposure(v, kinds[s]) for s, v in after_mv.items())
+        s = leg.symbol
+        before = traded.get(s)
+        if before is None:
+            pos = positions.get(s)
+            before = pos.market_value if pos is not None and pos.quantity else 0.0
+        delta = leg.side.sign * prices[s] * leg.ratio * leg.instrument.multiplier
+        traded[s] = before + delta * p.quantity
+        kinds[s] = isinstance(leg.instrument, OptionContract)
+    gross: float = 0  # from int 0, as `sum` starts
+    for s, pos in positions.items():
+        if not pos.quantity:
+            continue
+        if s in traded:
+            gross += _exposure(traded[s], kinds[s])
+        else:
+            gross += _exposure(pos.market_value, isinstance(pos.instrument, OptionContract))
+    for s, v in traded.items():
+        pos = positions.get(s)
+        if pos is None or not pos.quantity:
+            gross += _exposure(v, kinds[s])
     lev = gross / eq if eq > 0 else math.inf
     msg = f"leverage {lev:.2f}x after the trade (${gross:,.0f} on ${eq:,.0f} equity)"
     if lev > limit:
@@ -276,7 +298,7 @@ def check_lotto_gate(
     `min_equity`.  Closing a lotto position always passes (the caller runs this on openings)."""
     name = "lotto_gate"
     if p.strategy not in strategies or all(leg.effect is PositionEffect.CLOSE for leg in p.legs):
-        return RiskCheckResult(name, CheckOutcome.PASS, message="not a lotto play")
+        return recurring(name, CheckOutcome.PASS, "not a lotto play")
     eq = portfolio.equity
     if eq < min_equity:
         return RiskCheckResult(

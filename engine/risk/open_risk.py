@@ -45,12 +45,20 @@ def book_open_risk(
     positions: Iterable[Position], *, exclude: frozenset[str] = frozenset()
 ) -> float:
     """Open risk of the positions, in dollars; symbols in `exclude` are left out."""
-    pos = [p for p in positions if p.quantity != 0 and p.symbol not in exclude]
-    if all(isinstance(p.instrument, Equity) for p in pos):
+    pos: list[Position] = []
+    total = 0.0
+    shares_only = True
+    for p in positions:
+        if p.quantity == 0 or (exclude and p.symbol in exclude):
+            continue
+        pos.append(p)
+        if shares_only:
+            if isinstance(p.instrument, Equity):
+                total += abs(p.market_value)
+            else:
+                shares_only = False
+    if shares_only:
         # Shares only (a stock book's every check): the loop below adds just these, in order.
-        total = 0.0
-        for p in pos:
-            total += abs(p.market_value)
         return total
     longs: dict[tuple[str, OptionRight], list[_Long]] = {}
     shares: dict[str, int] = {}

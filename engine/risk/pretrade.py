@@ -42,6 +42,7 @@ from engine.domain import (
     Side,
     TradeProposal,
 )
+from engine.domain.fast_init import fast_init
 from engine.domain.proposals import ProposalIntent
 from engine.risk.breakers import vix_level, vix_size_multiplier
 from engine.risk.compliance import (
@@ -61,6 +62,7 @@ from engine.risk.marginal import MarginalResult
 from engine.risk.open_risk import book_open_risk
 from engine.risk.pdt import MAX_DAY_TRADES, PDT_MIN_EQUITY
 from engine.risk.rate_limits import OrderRateLog, RateThrottle
+from engine.risk.recurring import recurring
 from engine.risk.tail_hedge import is_protective_hedge
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,9 @@ log = logging.getLogger(__name__)
 BROAD_ETFS: frozenset[str] = BROAD_INDEX_ETFS
 # Sectors a concentration limit makes no sense for: the whole market.
 _UNCONCENTRATED_SECTORS = frozenset({"broad", "index", "unknown", ""})
+_PASS = CheckOutcome.PASS
+_WARN = CheckOutcome.WARN
+_FAIL = CheckOutcome.FAIL
 
 __all__ = [
     "BROAD_ETFS",
@@ -189,6 +194,7 @@ class RiskLimits:
             )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PreTradeInputs:
     """Everything a check may read, gathered by the engine before calling `check`."""
@@ -251,6 +257,20 @@ def proposal_max_loss(proposal: TradeProposal, leg_prices: Mapping[str, float]) 
 Check = Callable[[TradeProposal, PreTradeInputs], RiskCheckResult]
 
 
+class _Run:
+    """Figures several checks of one `check` call read: the proposal's cost at mids (five
+    checks), its max loss (four) and the account equity (about ten), each worked out once."""
+
+    __slots__ = ("cost", "equity", "inp", "max_loss", "proposal")
+
+    def __init__(self, proposal: TradeProposal, inp: PreTradeInputs) -> None:
+        self.proposal = proposal
+        self.inp = inp
+        self.cost: float | None = None
+        self.max_loss: float | None = None
+        self.equity: float | None = None
+
+
 @dataclass
 class PreTradeRisk:
     limits: RiskLimits = field(default_factory=RiskLimits)
@@ -267,6 +287,8 @@ class PreTradeRisk:
         self.modify_throttle = RateThrottle(self.limits.max_modifies_per_second, clock=clock)
         self.cancel_throttle = RateThrottle(self.limits.max_cancels_per_second, clock=clock)
         self._memo: tuple[int, int, MarginalResult | Exception] | None = None
+        self._run: _Run | None = None  # the proposal being checked (see `_cost`)
+        self._check_lists: dict[bool, tuple[Check, ...]] = {}
         self._unit_notional: dict[str, float] = {}  # proposal id -> $ per unit at its check
 
     # -- API ------------------------------------------------------------------------------
@@ -275,6 +297,7 @@ class PreTradeRisk:
         checks: list[RiskCheckResult] = []
         reducing = proposal.intent is ProposalIntent.CLOSE
         self._memo = None
+        self._run = run = _Run(proposal, inp)
         for fn in self._checks(reducing):
             try:
                 res = fn(proposal, inp)
@@ -290,13 +313,16 @@ class PreTradeRisk:
             if res.name == "pricing" and not res.passed:
                 break
         self._memo = None
-        if all(_good(inp.leg_prices.get(leg.symbol)) for leg in proposal.legs):
+        prices = inp.leg_prices
+        if all(_good(prices.get(leg.symbol)) for leg in proposal.legs):
             # What `record_submit` adds to the day's notional if this one is sent.
-            unit = abs(proposal_cost(proposal, inp.leg_prices)) / proposal.quantity
+            unit = abs(self._cost(proposal, inp)) / proposal.quantity
             self._unit_notional[proposal.proposal_id] = unit
             if len(self._unit_notional) > 10_000:  # checked but never sent: forget the oldest
                 del self._unit_notional[next(iter(self._unit_notional))]
-        failed = [c for c in checks if not c.passed]
+        if self._run is run:
+            self._run = None
+        failed = [c for c in checks if c.outcome is _FAIL]  # i.e. `not c.passed`
         approved = not failed
         return RiskDecision(
             proposal_id=proposal.proposal_id,
@@ -336,7 +362,14 @@ class PreTradeRisk:
     def record_cancel(self) -> None:
         self.cancel_throttle.record()
 
-    def _checks(self, reducing: bool) -> list[Check]:
+    def _checks(self, reducing: bool) -> tuple[Check, ...]:
+        # The bound methods, built once per kind (a decision ran ~26 attribute look-ups).
+        got = self._check_lists.get(reducing)
+        if got is None:
+            got = self._check_lists[reducing] = tuple(self._check_list(reducing))
+        return got
+
+    def _check_list(self, reducing: bool) -> list[Check]:
         always: list[Check] = [
             self._check_trading_state,
             self._check_pricing,
@@ -371,6 +404,38 @@ class PreTradeRisk:
             self._check_greeks,
         ]
 
+    # -- figures shared by several checks --------------------------------------------------
+
+    def _cost(self, p: TradeProposal, inp: PreTradeInputs) -> float:
+        """`proposal_cost(p, inp.leg_prices)`, once per `check` call."""
+        run = self._run
+        if run is None or run.proposal is not p or run.inp is not inp:
+            return proposal_cost(p, inp.leg_prices)
+        cost = run.cost
+        if cost is None:
+            cost = run.cost = proposal_cost(p, inp.leg_prices)
+        return cost
+
+    def _max_loss(self, p: TradeProposal, inp: PreTradeInputs) -> float:
+        """`proposal_max_loss(p, inp.leg_prices)`, once per `check` call."""
+        run = self._run
+        if run is None or run.proposal is not p or run.inp is not inp:
+            return proposal_max_loss(p, inp.leg_prices)
+        loss = run.max_loss
+        if loss is None:
+            loss = run.max_loss = proposal_max_loss(p, inp.leg_prices)
+        return loss
+
+    def _equity(self, inp: PreTradeInputs) -> float:
+        """`inp.portfolio.equity`, once per `check` call."""
+        run = self._run
+        if run is None or run.inp is not inp:
+            return inp.portfolio.equity
+        eq = run.equity
+        if eq is None:
+            eq = run.equity = inp.portfolio.equity
+        return eq
+
     # -- state, data, hours, rates ----------------------------------------------------------
 
     def _check_trading_state(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
@@ -381,13 +446,14 @@ class PreTradeRisk:
             if is_protective_hedge(p):
                 return _ok("trading_state", "state REDUCING: protective tail hedge allowed")
             return _fail("trading_state", "trading is REDUCING: only risk-reducing orders pass")
-        return _ok("trading_state", f"state {state}")
+        return recurring("trading_state", _PASS, f"state {state}")
 
     def _check_pricing(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        missing = [leg.symbol for leg in p.legs if not _good(inp.leg_prices.get(leg.symbol))]
+        prices = inp.leg_prices
+        missing = [leg.symbol for leg in p.legs if not _good(prices.get(leg.symbol))]
         if missing:
             return _fail("pricing", f"no valid price for {', '.join(missing)} (fail closed)")
-        return _ok("pricing", "every leg priced")
+        return recurring("pricing", _PASS, "every leg priced")
 
     def _check_stale_data(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         limit = self.limits.stale_data_seconds
@@ -400,8 +466,8 @@ class PreTradeRisk:
 
     def _check_market_hours(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         if not inp.market_open:
-            return _fail("market_hours", "regular session is closed")
-        return _ok("market_hours", "regular session open")
+            return recurring("market_hours", _FAIL, "regular session is closed")
+        return recurring("market_hours", _PASS, "regular session open")
 
     def _check_luld(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         return check_luld(p, inp.leg_prices, self.limits.luld_tier2)
@@ -424,7 +490,7 @@ class PreTradeRisk:
         )
 
     def _check_day_notional(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        order = abs(proposal_cost(p, inp.leg_prices))
+        order = abs(self._cost(p, inp))
         today = (
             inp.day_notional if inp.day_notional is not None else self.day_notional.today(inp.now)
         )
@@ -439,7 +505,7 @@ class PreTradeRisk:
         lim = self.throttle.per_second
         if n >= lim:
             return _fail("rate_limit", f"{n} orders in the last second", value=n, limit=lim)
-        return _ok("rate_limit", f"{n} orders in the last second", value=n, limit=lim)
+        return recurring("rate_limit", _PASS, f"{n} orders in the last second", n, lim)
 
     def _check_order_rate(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         total, sym = self.orders.counts(p.underlying, inp.now)
@@ -460,11 +526,8 @@ class PreTradeRisk:
                 value=sym,
                 limit=lim_s,
             )
-        return _ok(
-            "order_rate",
-            f"{total}/min total, {sym}/min {p.underlying}",
-            value=total,
-            limit=lim_t,
+        return recurring(
+            "order_rate", _PASS, f"{total}/min total, {sym}/min {p.underlying}", total, lim_t
         )
 
     def _check_pdt(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
@@ -482,9 +545,9 @@ class PreTradeRisk:
             and pos.opened_at.date() == today
             for leg in p.legs
         )
-        eq = inp.portfolio.equity
         if not day_trade:
-            return _ok("pdt", f"not a day trade ({count} in 5 days)", value=count, limit=lim)
+            return recurring("pdt", _PASS, f"not a day trade ({count} in 5 days)", count, lim)
+        eq = self._equity(inp)
         if eq >= self.limits.pdt_min_equity:
             return _ok(
                 "pdt",
@@ -515,7 +578,7 @@ class PreTradeRisk:
                     "breakers", CheckOutcome.WARN, message=msg + "; protective tail hedge allowed"
                 )
             return _fail("breakers", msg)
-        return _ok("breakers", "none tripped")
+        return recurring("breakers", _PASS, "none tripped")
 
     def _size_multiplier(self, inp: PreTradeInputs) -> tuple[float | None, float]:
         if inp.vix is not None:
@@ -533,7 +596,7 @@ class PreTradeRisk:
         return _ok("vix", msg, value=vix, limit=mult)
 
     def _check_buying_power(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        cost = proposal_cost(p, inp.leg_prices)
+        cost = self._cost(p, inp)
         need = max(cost, 0.0) + _collateral(p, inp.leg_prices)
         free = float(inp.portfolio.buying_power) - max(inp.open_order_holds, 0.0)
         bp = free * (1 - self.limits.buying_power_buffer_pct)
@@ -544,13 +607,13 @@ class PreTradeRisk:
         return _ok("buying_power", f"needs ${need:,.0f} of ${bp:,.0f}", value=need, limit=bp)
 
     def _check_order_notional(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        notional = abs(proposal_cost(p, inp.leg_prices))
+        notional = abs(self._cost(p, inp))
         lim = self.limits.max_order_notional
         if notional > lim:
             return _fail("order_notional", f"${notional:,.0f} per order", value=notional, limit=lim)
-        eq = inp.portfolio.equity
         pct = self.limits.max_order_pct
         if pct is not None:
+            eq = self._equity(inp)
             cap = pct * eq
             if notional > cap:
                 return _fail(
@@ -573,7 +636,7 @@ class PreTradeRisk:
         return _ok("order_notional", f"${notional:,.0f}", value=notional, limit=lim)
 
     def _check_position_size(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        eq = inp.portfolio.equity
+        eq = self._equity(inp)
         pct = self.limits.max_position_pct or inp.profile_max_position_pct
         if _is_broad_etf_stock(p):
             # The index sleeve holds a broad ETF by design (spec §3, 55-80% of equity):
@@ -581,7 +644,7 @@ class PreTradeRisk:
             pct = self.limits.max_etf_concentration
         _, mult = self._size_multiplier(inp)
         lim = pct * eq * mult
-        exposure = proposal_max_loss(p, inp.leg_prices)
+        exposure = self._max_loss(p, inp)
         scaled = f" x VIX {mult:g}" if mult < 1 else ""
         if exposure > lim:
             return _fail(
@@ -594,10 +657,10 @@ class PreTradeRisk:
         return _ok("position_size", f"${exposure:,.0f}", value=exposure, limit=lim)
 
     def _check_max_loss(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        loss = proposal_max_loss(p, inp.leg_prices)
+        loss = self._max_loss(p, inp)
         pct = self.limits.max_loss_per_trade_pct or inp.profile_max_position_pct
         _, mult = self._size_multiplier(inp)
-        lim = pct * inp.portfolio.equity * mult
+        lim = pct * self._equity(inp) * mult
         # Stock has no defined max loss; its loss is governed by position size, concentration
         # and VaR instead.
         if all(isinstance(leg.instrument, Equity) for leg in p.legs):
@@ -613,14 +676,14 @@ class PreTradeRisk:
         return _ok("max_loss", f"${loss:,.0f}", value=loss, limit=lim)
 
     def _check_strategy_allocation(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        eq = inp.portfolio.equity
+        eq = self._equity(inp)
         lim = inp.strategy_allocation_cap * eq
         current = (
             book_open_risk(inp.strategy_positions.values())
             if inp.strategy_positions is not None
             else inp.strategy_open_risk
         )
-        after = current + proposal_max_loss(p, inp.leg_prices)
+        after = current + self._max_loss(p, inp)
         if after > lim:
             return _fail(
                 "strategy_allocation",
@@ -632,18 +695,19 @@ class PreTradeRisk:
 
     def _check_total_risk(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         pct = self.limits.max_total_risk_pct or inp.profile_max_total_risk_pct
-        eq = inp.portfolio.equity
+        eq = self._equity(inp)
         # Fully paid broad-index ETF shares are the baseline sleeve, not "risk" in the
         # profile's sense (spec §0.1: R24 allows 10% total risk but gives the index sleeve a
         # 60% cap); they are bounded by the concentration check instead.  Open risk is
         # measured with spreads recognised (engine.risk.open_risk), not leg by leg.
+        positions = inp.portfolio.positions
         sleeve = frozenset(
             s
-            for s, pos in inp.portfolio.positions.items()
-            if isinstance(pos.instrument, Equity) and s in BROAD_ETFS
+            for s in BROAD_ETFS.intersection(positions)
+            if isinstance(positions[s].instrument, Equity)
         )
-        current = book_open_risk(inp.portfolio.positions.values(), exclude=sleeve)
-        after = current + proposal_max_loss(p, inp.leg_prices)
+        current = book_open_risk(positions.values(), exclude=sleeve)
+        after = current + self._max_loss(p, inp)
         lim = pct * eq
         if all(isinstance(leg.instrument, Equity) for leg in p.legs):
             return _ok(
@@ -659,14 +723,13 @@ class PreTradeRisk:
         return _ok("total_risk", f"${after:,.0f}", value=after, limit=lim)
 
     def _check_concentration(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
-        eq = inp.portfolio.equity
+        eq = self._equity(inp)
         und = p.underlying
-        current = sum(
-            abs(pos.market_value)
-            for pos in inp.portfolio.positions.values()
-            if pos.quantity and pos.instrument.underlying == und
-        )
-        after = current + max(proposal_cost(p, inp.leg_prices), 0.0)
+        current: float = 0  # summed as `sum` would: from int 0, in position order
+        for pos in inp.portfolio.positions.values():
+            if pos.quantity and pos.instrument.underlying == und:
+                current += abs(pos.market_value)
+        after = current + max(self._cost(p, inp), 0.0)
         frac = after / eq if eq > 0 else math.inf
         lim = (
             self.limits.max_etf_concentration
@@ -683,14 +746,16 @@ class PreTradeRisk:
         sector = sectors.get(und, "unknown")
         lim = self.limits.max_sector_concentration
         if und in BROAD_ETFS or sector.lower() in _UNCONCENTRATED_SECTORS:
-            return _ok("sector_concentration", f"{und}: sector {sector!r} not limited", limit=lim)
-        eq = inp.portfolio.equity
+            return recurring(
+                "sector_concentration", _PASS, f"{und}: sector {sector!r} not limited", None, lim
+            )
+        eq = self._equity(inp)
         current = sum(
             abs(pos.market_value)
             for pos in inp.portfolio.positions.values()
             if pos.quantity and sectors.get(pos.instrument.underlying) == sector
         )
-        after = current + max(proposal_cost(p, inp.leg_prices), 0.0)
+        after = current + max(self._cost(p, inp), 0.0)
         frac = after / eq if eq > 0 else math.inf
         if frac > lim:
             return _fail(
@@ -733,9 +798,7 @@ class PreTradeRisk:
         lim = self.limits.var99_limit_pct
         if not self.live.attached:
             if inp.var99_pct is None:
-                return RiskCheckResult(
-                    "var_budget", CheckOutcome.WARN, None, lim, "portfolio VaR not yet computed"
-                )
+                return recurring("var_budget", _WARN, "portfolio VaR not yet computed", None, lim)
             if inp.var99_pct > lim:
                 return _fail(
                     "var_budget", f"VaR99 {inp.var99_pct:.2%}", value=inp.var99_pct, limit=lim
@@ -750,9 +813,7 @@ class PreTradeRisk:
     def _check_cvar_budget(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         lim = self.limits.cvar99_limit_pct
         if not self.live.attached:
-            return RiskCheckResult(
-                "cvar_budget", CheckOutcome.WARN, None, lim, "no live risk monitor: CVaR unknown"
-            )
+            return recurring("cvar_budget", _WARN, "no live risk monitor: CVaR unknown", None, lim)
         try:
             m = self._marginal(p, inp)
         except Exception as exc:
@@ -761,9 +822,7 @@ class PreTradeRisk:
 
     def _check_greeks(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         if not self.live.attached:
-            return RiskCheckResult(
-                "greek_limits", CheckOutcome.WARN, message="no live risk monitor: not checked"
-            )
+            return recurring("greek_limits", _WARN, "no live risk monitor: not checked")
         try:
             m = self._marginal(p, inp)
         except Exception as exc:
@@ -822,6 +881,8 @@ def _collateral(p: TradeProposal, prices: Mapping[str, float]) -> float:
         for leg in p.legs
         if leg.side is Side.SELL and isinstance(leg.instrument, OptionContract)
     ]
+    if not shorts:
+        return 0.0  # what the loop below gives with nothing to secure: float(0) x quantity
     longs = [
         leg for leg in p.legs if leg.side is Side.BUY and isinstance(leg.instrument, OptionContract)
     ]

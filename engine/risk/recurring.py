@@ -1,0 +1,37 @@
+"""`recurring`: one shared `RiskCheckResult` for a check outcome that repeats verbatim.
+
+Most pre-trade checks of an ordinary proposal end the same way every time ("every leg
+priced", "none tripped", "not a lotto play", "0 orders in the last second"...).  Results are
+frozen values compared by value, so the same one can be handed out again instead of built
+for every proposal (~26 per decision, and building a frozen dataclass is not free).
+
+Only for results whose value and limit are None, ints or fixed configuration numbers: the
+memo is keyed by equality, and -0.0 == 0.0 (or 1 == 1.0) would otherwise hand back a result
+whose value differs from the one asked for in sign or type.
+"""
+
+from __future__ import annotations
+
+from engine.domain import CheckOutcome, RiskCheckResult
+
+__all__ = ["recurring"]
+
+_MEMO: dict[tuple[str, CheckOutcome, object, object, str], RiskCheckResult] = {}
+_MEMO_MAX = 4096  # distinct messages (names x counts x symbols): cleared when full
+
+
+def recurring(
+    name: str,
+    outcome: CheckOutcome,
+    message: str,
+    value: float | None = None,
+    limit: float | None = None,
+) -> RiskCheckResult:
+    """The result `RiskCheckResult(name, outcome, value, limit, message)`, built once."""
+    key = (name, outcome, value, limit, message)
+    got = _MEMO.get(key)
+    if got is None or type(got.value) is not type(value) or type(got.limit) is not type(limit):
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        got = _MEMO[key] = RiskCheckResult(name, outcome, value, limit, message)
+    return got
