@@ -220,6 +220,10 @@ class PaperBroker:
         self._fills: FanOut[Fill] = FanOut(keep_backlog=True)
         self._held_fills: list[Fill] | None = None  # see hold_fills
         self._order_updates: FanOut[Order] = FanOut(keep_backlog=False)
+        # Whether the market is open at an instant, asked three or four times per order.
+        self._open_at: tuple[datetime, bool] | None = None
+        # The fill prices `_admit` worked out for a market order, for `_execute` to reuse.
+        self._admitted_prices: tuple[list[LegQuote], list[Decimal]] | None = None
 
     # -- Broker protocol ------------------------------------------------------------------
 
@@ -298,7 +302,7 @@ class PaperBroker:
             self._books[coid] = _OrderBook(hold_total=hold)
             self._open.append(coid)
             self._order_updates.publish(order)
-            if self._calendar.is_open(now) and quotes is not None:
+            if self._is_open(now) and quotes is not None:
                 self._execute(coid, quotes, now, arriving=True)
             if request.time_in_force is TimeInForce.IOC and self._orders[coid].status.is_open:
                 self._finish(
@@ -374,7 +378,7 @@ class PaperBroker:
             self._books[new_coid] = _OrderBook(hold_total=hold)
             self._open.append(new_coid)
             self._order_updates.publish(order)
-            if self._calendar.is_open(now) and quotes is not None:
+            if self._is_open(now) and quotes is not None:
                 self._execute(new_coid, quotes, now, arriving=True)
             return self._orders[new_coid]
 
@@ -461,7 +465,7 @@ class PaperBroker:
             if closed is not None:
                 self._expire_orders_on_expired_contracts(closed, now)
                 await self._settle_expiries(closed, now)
-            if self._calendar.is_open(now):
+            if self._is_open(now):
                 await self._recheck_resting(now)
 
     def restore(
@@ -537,6 +541,15 @@ class PaperBroker:
             self._books[coid].hold_total = self._restored_hold(orders[coid], preceding)
             preceding.append(coid)
 
+    def _is_open(self, now: datetime) -> bool:
+        """`self._calendar.is_open(now)`, remembered for the last instant asked about."""
+        memo = self._open_at
+        if memo is not None and memo[0] == now:
+            return memo[1]
+        is_open = self._calendar.is_open(now)
+        self._open_at = (now, is_open)
+        return is_open
+
     # -- admission ------------------------------------------------------------------------
 
     async def _admit(
@@ -562,6 +575,7 @@ class PaperBroker:
                 market_price(leg.instrument, leg.side, q, self._config)
                 for leg, q in zip(request.legs, quotes, strict=True)
             ]
+            self._admitted_prices = (quotes, prices)
             cash_flow = _cash_flow(request, prices, request.quantity)
         else:
             cash_flow = -signed_limit(request) * request.quantity * unit_multiplier(request)
@@ -617,7 +631,7 @@ class PaperBroker:
         needs_session = (
             request.order_type is OrderType.MARKET or request.time_in_force is TimeInForce.IOC
         )
-        if needs_session and not self._calendar.is_open(now):
+        if needs_session and not self._is_open(now):
             try:
                 nxt = f" (next open {self._calendar.next_open(now):%Y-%m-%d %H:%M} UTC)"
             except ValueError:
@@ -749,7 +763,7 @@ class PaperBroker:
                 log.warning("paper broker: bad quote for %s rejected: %s", inst.symbol, exc)
                 return None, f"bad quote for {inst.symbol}: {exc}"
             max_age = self._config.max_quote_age
-            if max_age is not None and self._calendar.is_open(now) and now - q.ts > max_age:
+            if max_age is not None and self._is_open(now) and now - q.ts > max_age:
                 return None, (
                     f"stale quote for {inst.symbol}: last at {q.ts:%Y-%m-%d %H:%M:%S} UTC, "
                     f"{now - q.ts} old (max {max_age})"
@@ -790,10 +804,14 @@ class PaperBroker:
         legs = request.legs
         is_market = request.order_type is OrderType.MARKET
         if is_market:
-            prices = [
-                market_price(leg.instrument, leg.side, q, self._config)
-                for leg, q in zip(legs, quotes, strict=True)
-            ]
+            admitted, self._admitted_prices = self._admitted_prices, None
+            if admitted is not None and admitted[0] is quotes:
+                prices = admitted[1]  # the same legs, quotes and rules: the same prices
+            else:
+                prices = [
+                    market_price(leg.instrument, leg.side, q, self._config)
+                    for leg, q in zip(legs, quotes, strict=True)
+                ]
             units = order.remaining_quantity
         else:
             prices = [
