@@ -784,15 +784,23 @@ class Engine:
 
     async def _check(self, p: TradeProposal, *, hold_credit: float = 0.0) -> RiskDecision:
         now = self.clock.now()
+        # A stock with a bar this tick is priced at its close, as `_price` does, without the
+        # coroutine (and, for the underlying, the leg `_price` takes) per proposal.
+        bars = self._bars
         leg_prices: dict[str, float] = {}
         for leg in p.legs:
-            px = await self._price(leg)
+            inst = leg.instrument
+            bar = None if isinstance(inst, OptionContract) else bars.get(inst.symbol)
+            px = bar.close if bar is not None else await self._price(leg)
             if px is not None:
                 leg_prices[leg.symbol] = px
         und = p.underlying
-        und_px = (
-            await self._price(OrderLeg(Equity(und, is_index=True), p.legs[0].side)) if und else None
-        )
+        und_bar = bars.get(und) if und else None
+        und_px: float | None = None
+        if und_bar is not None:
+            und_px = und_bar.close
+        elif und:
+            und_px = await self._price(OrderLeg(Equity(und, is_index=True), p.legs[0].side))
         profile = (
             self.manager.slots[p.strategy].profile if p.strategy in self.manager.slots else None
         )
