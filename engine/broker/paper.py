@@ -148,6 +148,16 @@ def _leg_deltas(request: OrderRequest, units: int) -> list[tuple[Instrument, int
     return [(leg.instrument, leg.side.sign * leg.ratio * units) for leg in request.legs]
 
 
+def _plus(
+    holdings: Mapping[Instrument, int], deltas: Iterable[tuple[Instrument, int]]
+) -> dict[Instrument, int]:
+    """A copy of `holdings` with each delta added in turn."""
+    out = dict(holdings)
+    for inst, delta in deltas:
+        out[inst] = out.get(inst, 0) + delta
+    return out
+
+
 def _allocate(
     holdings: Mapping[str | None, int], quantity: int
 ) -> tuple[dict[str | None, int], int]:
@@ -579,19 +589,20 @@ class PaperBroker:
             cash_flow = _cash_flow(request, prices, request.quantity)
         else:
             cash_flow = -signed_limit(request) * request.quantity * unit_multiplier(request)
-        base = self._holdings(include_open=True)
-        after = dict(base)
-        for inst, delta in _leg_deltas(request, request.quantity):
-            after[inst] = after.get(inst, 0) + delta
+        held = self._held_now()
+        pending = self._open_order_deltas()
+        base = held if not pending else _plus(held, pending)
+        after = _plus(base, _leg_deltas(request, request.quantity))
         try:
             reserve_after = collateral_requirement(after).total
         except UncoveredShortCall as exc:
             return str(exc), None, ZERO
         position_reserve = self._position_collateral()
-        # With no open order adding risk the base is the positions alone: same reserve.
+        # With no open order adding risk the base is the positions alone: the same reserve
+        # (`_position_collateral` is this call on those holdings).
         reserve_base = (
             position_reserve.total
-            if base == self._held_now()
+            if not pending or base == held
             else collateral_requirement(base, allow_naked=True).total
         )
         commission = self._estimate_commission(request)
@@ -685,18 +696,23 @@ class PaperBroker:
         Only what could add risk is counted for open orders: single-leg sells (they may fill
         while the matching buys do not) and whole combos (their legs fill together).
         """
-        holdings = dict(self._held_now())
-        if include_open:
-            for coid in self._open:
-                if coid == exclude:
-                    continue
-                order = self._orders[coid]
-                req = order.request
-                if not req.is_combo and req.legs[0].side is Side.BUY:
-                    continue
-                for inst, delta in _leg_deltas(req, order.remaining_quantity):
-                    holdings[inst] = holdings.get(inst, 0) + delta
-        return holdings
+        if not include_open:
+            return dict(self._held_now())
+        return _plus(self._held_now(), self._open_order_deltas(exclude))
+
+    def _open_order_deltas(self, exclude: str | None = None) -> list[tuple[Instrument, int]]:
+        """What open orders (but `exclude`) could still add to the holdings, in order (see
+        `_holdings`): usually nothing, market orders having filled on arrival."""
+        deltas: list[tuple[Instrument, int]] = []
+        for coid in self._open:
+            if coid == exclude:
+                continue
+            order = self._orders[coid]
+            req = order.request
+            if not req.is_combo and req.legs[0].side is Side.BUY:
+                continue
+            deltas.extend(_leg_deltas(req, order.remaining_quantity))
+        return deltas
 
     def _position_collateral(self) -> CollateralRequirement:
         reserve = self._held_reserve
@@ -889,10 +905,7 @@ class PaperBroker:
         self, request: OrderRequest, prices: Sequence[Decimal], units: int, commission: Decimal
     ) -> str | None:
         """Would this fill leave short stock, a naked call or negative buying power?"""
-        before = self._held_now()
-        after = dict(before)
-        for inst, delta in _leg_deltas(request, units):
-            after[inst] = after.get(inst, 0) + delta
+        after = _plus(self._held_now(), _leg_deltas(request, units))
         try:
             check_no_short_stock(after)
             reserve_after = collateral_requirement(after).total
@@ -909,26 +922,27 @@ class PaperBroker:
         return None
 
     def _apply(self, fill: Fill) -> None:
-        pos = self._positions.get(fill.symbol) or empty_position(fill.instrument)
+        symbol = fill.symbol
+        pos = self._positions.get(symbol) or empty_position(fill.instrument)
         new = pos.apply(fill)
         if new.quantity == 0:
-            self._positions.pop(fill.symbol, None)
+            self._positions.pop(symbol, None)
         else:
-            self._positions[fill.symbol] = new
+            self._positions[symbol] = new
         self._held = self._held_reserve = None
         self._cash += fill.cash_delta
         if fill.strategy is not None:
-            self._strategy_by_symbol[fill.symbol] = fill.strategy
-        holders = self._holders.setdefault(fill.symbol, {})
-        self._holder_instruments[fill.symbol] = fill.instrument
-        left = holders.get(fill.strategy, 0) + fill.side.sign * fill.quantity
+            self._strategy_by_symbol[symbol] = fill.strategy
+        holders = self._holders.setdefault(symbol, {})
+        self._holder_instruments[symbol] = fill.instrument
+        left = holders.get(fill.strategy, 0) + fill.signed_quantity
         if left:
             holders[fill.strategy] = left
         else:
             holders.pop(fill.strategy, None)
             if not holders:
-                del self._holders[fill.symbol]
-                del self._holder_instruments[fill.symbol]
+                del self._holders[symbol]
+                del self._holder_instruments[symbol]
 
     def _finish(self, coid: str, status: OrderStatus, now: datetime, reason: str | None) -> None:
         order = self._orders[coid]

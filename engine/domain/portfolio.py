@@ -46,7 +46,9 @@ class Position:
     @property
     def market_value(self) -> float:
         price = self.mark if self.mark is not None else float(self.avg_price)
-        return price * self.quantity * self.multiplier
+        # `instrument.multiplier`, not the `multiplier` property: read for every position
+        # at every mark and several times per risk check.
+        return price * self.quantity * self.instrument.multiplier
 
     @property
     def unrealized_pnl(self) -> float:

@@ -10,7 +10,7 @@ the same rules as a live one.
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -56,20 +56,24 @@ class OrderRateLog:
             raise ValueError(f"window={window!r} must be a positive duration")
         self.window = window
         self._entries: deque[tuple[datetime, str]] = deque()
-        self._by_symbol: Counter[str] = Counter()
+        # A plain dict: Counter's missing-key and delete hooks are Python calls, and each
+        # proposal counts and each order records.
+        self._by_symbol: dict[str, int] = {}
 
     def _prune(self, now: datetime) -> None:
         cutoff = now - self.window
         while self._entries and self._entries[0][0] <= cutoff:
             _, sym = self._entries.popleft()
-            self._by_symbol[sym] -= 1
-            if self._by_symbol[sym] <= 0:
-                del self._by_symbol[sym]
+            left = self._by_symbol.get(sym, 0) - 1
+            if left <= 0:
+                self._by_symbol.pop(sym, None)
+            else:
+                self._by_symbol[sym] = left
 
     def record(self, symbol: str, at: datetime) -> None:
         self._prune(at)
         self._entries.append((at, symbol))
-        self._by_symbol[symbol] += 1
+        self._by_symbol[symbol] = self._by_symbol.get(symbol, 0) + 1
 
     def counts(self, symbol: str, now: datetime) -> tuple[int, int]:
         """(orders in the window, orders for `symbol` in the window) as of `now`."""

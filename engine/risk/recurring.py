@@ -16,7 +16,8 @@ from engine.domain import CheckOutcome, RiskCheckResult
 
 __all__ = ["recurring"]
 
-_MEMO: dict[tuple[str, CheckOutcome, object, object, str], RiskCheckResult] = {}
+# Keyed without the outcome (an Enum hashes in Python); a hit must match it too.
+_MEMO: dict[tuple[str, str, object, object], RiskCheckResult] = {}
 _MEMO_MAX = 4096  # distinct messages (names x counts x symbols): cleared when full
 
 
@@ -28,9 +29,14 @@ def recurring(
     limit: float | None = None,
 ) -> RiskCheckResult:
     """The result `RiskCheckResult(name, outcome, value, limit, message)`, built once."""
-    key = (name, outcome, value, limit, message)
+    key = (name, message, value, limit)
     got = _MEMO.get(key)
-    if got is None or type(got.value) is not type(value) or type(got.limit) is not type(limit):
+    if (
+        got is None
+        or got.outcome is not outcome
+        or type(got.value) is not type(value)
+        or type(got.limit) is not type(limit)
+    ):
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
         got = _MEMO[key] = RiskCheckResult(name, outcome, value, limit, message)

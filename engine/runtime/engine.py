@@ -862,15 +862,15 @@ class Engine:
         # Record intent before the broker hears of it: a crash after this line leaves a
         # NEW order the restart can find by its client order id, never a silent duplicate.
         now = self.clock.now()
-        intent = Order(req, "", OrderStatus.NEW, now, now)
         if not self.replay:
-            await self.store.upsert_order(intent)
+            await self.store.upsert_order(Order(req, "", OrderStatus.NEW, now, now))
             order = await self.broker.submit(req)
         else:
             try:
                 order = await self.broker.submit(req)
             except BaseException:
-                await self.store.upsert_order(intent)  # the row a live run would have left
+                # The row a live run would have left (built only when it is needed).
+                await self.store.upsert_order(Order(req, "", OrderStatus.NEW, now, now))
                 raise
         await self.store.upsert_order(order)
         await self._set_state(
