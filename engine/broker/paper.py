@@ -628,11 +628,13 @@ class PaperBroker:
 
     def _static_problem(self, request: OrderRequest, now: datetime) -> str | None:
         seen: set[Instrument] = set()
+        single = len(request.legs) == 1  # nothing to repeat: skip hashing the instrument
         for leg in request.legs:
             inst = leg.instrument
-            if inst in seen:
-                return f"legs must be distinct instruments: {inst.symbol} appears twice"
-            seen.add(inst)
+            if not single:
+                if inst in seen:
+                    return f"legs must be distinct instruments: {inst.symbol} appears twice"
+                seen.add(inst)
             if isinstance(inst, Equity) and (inst.is_index or inst.symbol in CASH_SETTLED_INDEXES):
                 return f"{inst.symbol} is an index and cannot be traded; trade its options"
             if isinstance(inst, OptionContract):
@@ -852,7 +854,8 @@ class PaperBroker:
             commission_rate_cost(leg.instrument, leg.ratio * units, self._config) for leg in legs
         ]
         commissions[0] += minimum_top_up(book.commission, sum(commissions, ZERO), self._config)
-        problem = self._fill_problem(request, prices, units, sum(commissions, ZERO))
+        total_commission = sum(commissions, ZERO)
+        problem = self._fill_problem(request, prices, units, total_commission)
         if problem is not None:
             status = (
                 OrderStatus.REJECTED if order.status is OrderStatus.NEW else OrderStatus.CANCELED
@@ -882,7 +885,7 @@ class PaperBroker:
             )
         ]
         per_unit = prices[0] if not request.is_combo else net_per_unit(request, prices)
-        book.commission += sum(commissions, ZERO)
+        book.commission += total_commission
         book.notional += per_unit * units
         avg = (book.notional / filled_after).quantize(_AVG_QUANTUM, rounding=ROUND_HALF_UP)
         status = (
@@ -923,13 +926,14 @@ class PaperBroker:
 
     def _apply(self, fill: Fill) -> None:
         symbol = fill.symbol
-        pos = self._positions.get(symbol) or empty_position(fill.instrument)
-        new = pos.apply(fill)
+        old = self._positions.get(symbol)
+        new = (old or empty_position(fill.instrument)).apply(fill)
         if new.quantity == 0:
             self._positions.pop(symbol, None)
         else:
             self._positions[symbol] = new
-        self._held = self._held_reserve = None
+        self._update_held(old, new)
+        self._held_reserve = None
         self._cash += fill.cash_delta
         if fill.strategy is not None:
             self._strategy_by_symbol[symbol] = fill.strategy
@@ -943,6 +947,22 @@ class PaperBroker:
             if not holders:
                 del self._holders[symbol]
                 del self._holder_instruments[symbol]
+
+    def _update_held(self, old: Position | None, new: Position) -> None:
+        """Bring the cached holdings (`_held_now`) up to date with one position's change, as
+        rebuilding them from the positions would: rebuilding hashed every instrument per fill."""
+        held = self._held
+        if held is None:
+            return
+        if old is not None and old.quantity:
+            if new.quantity:
+                held[old.instrument] = new.quantity  # in its place, as in the positions
+            else:
+                del held[old.instrument]
+        elif old is None and new.quantity:
+            held[new.instrument] = new.quantity  # a new position comes last in both
+        else:
+            self._held = None  # a flat line restored into the book: rebuild in its place
 
     def _finish(self, coid: str, status: OrderStatus, now: datetime, reason: str | None) -> None:
         order = self._orders[coid]

@@ -113,7 +113,7 @@ def make_client_order_id(*parts: object) -> str:
     Deterministic so that a retried or replayed submit carries the same id and the broker
     returns the existing order instead of creating a second one.
     """
-    raw = "|".join(str(p) for p in parts)
+    raw = "|".join(map(str, parts))
     return "wsb-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

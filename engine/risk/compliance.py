@@ -43,6 +43,14 @@ from engine.domain import (
 )
 from engine.risk.recurring import recurring
 
+# Results that never vary, built once (results are frozen values).
+_LULD_NO_LIMIT = RiskCheckResult("luld", CheckOutcome.PASS, message="no limit price: not checked")
+_LULD_NOT_STOCK = RiskCheckResult(
+    "luld", CheckOutcome.PASS, message="not a stock order: no LULD band"
+)
+_NO_SHORT_SALE = RiskCheckResult("ssr", CheckOutcome.PASS, message="no short sale")
+_NOT_LOTTO = RiskCheckResult("lotto_gate", CheckOutcome.PASS, message="not a lotto play")
+
 __all__ = [
     "LOTTO_STRATEGIES",
     "DayNotionalLog",
@@ -122,9 +130,9 @@ def check_luld(
 ) -> RiskCheckResult:
     name = "luld"
     if p.order_type is not OrderType.LIMIT or p.limit_price is None:
-        return recurring(name, CheckOutcome.PASS, "no limit price: not checked")
+        return _LULD_NO_LIMIT
     if len(p.legs) != 1 or not isinstance(p.legs[0].instrument, Equity):
-        return recurring(name, CheckOutcome.PASS, "not a stock order: no LULD band")
+        return _LULD_NOT_STOCK
     leg = p.legs[0]
     ref = prices[leg.symbol]
     lo, hi = luld_bounds(ref, tier2=leg.symbol in tier2)
@@ -162,7 +170,7 @@ def check_ssr(
         if leg.ratio * p.quantity > held:
             shorts.append(leg.symbol)
     if not shorts:
-        return recurring(name, CheckOutcome.PASS, "no short sale")
+        return _NO_SHORT_SALE
     worst: tuple[float, str] | None = None
     for sym in shorts:
         prev = prior_close.get(sym)
@@ -270,8 +278,9 @@ def check_leverage(
             continue
         if s in traded:
             gross += _exposure(traded[s], kinds[s])
-        else:
-            gross += _exposure(pos.market_value, isinstance(pos.instrument, OptionContract))
+            continue
+        v = pos.market_value  # `_exposure` inline: once per held symbol per proposal
+        gross += v if v >= 0 else (0.0 if isinstance(pos.instrument, OptionContract) else -v)
     for s, v in traded.items():
         pos = positions.get(s)
         if pos is None or not pos.quantity:
@@ -298,7 +307,7 @@ def check_lotto_gate(
     `min_equity`.  Closing a lotto position always passes (the caller runs this on openings)."""
     name = "lotto_gate"
     if p.strategy not in strategies or all(leg.effect is PositionEffect.CLOSE for leg in p.legs):
-        return recurring(name, CheckOutcome.PASS, "not a lotto play")
+        return _NOT_LOTTO
     eq = portfolio.equity
     if eq < min_equity:
         return RiskCheckResult(

@@ -45,21 +45,18 @@ def book_open_risk(
     positions: Iterable[Position], *, exclude: frozenset[str] = frozenset()
 ) -> float:
     """Open risk of the positions, in dollars; symbols in `exclude` are left out."""
-    pos: list[Position] = []
+    positions = list(positions)
     total = 0.0
-    shares_only = True
     for p in positions:
         if p.quantity == 0 or (exclude and p.symbol in exclude):
             continue
-        pos.append(p)
-        if shares_only:
-            if isinstance(p.instrument, Equity):
-                total += abs(p.market_value)
-            else:
-                shares_only = False
-    if shares_only:
-        # Shares only (a stock book's every check): the loop below adds just these, in order.
+        if not isinstance(p.instrument, Equity):
+            break
+        total += abs(p.market_value)
+    else:
+        # Shares only (a stock book's every check): the loops below add just these, in order.
         return total
+    pos = [p for p in positions if p.quantity != 0 and p.symbol not in exclude]
     longs: dict[tuple[str, OptionRight], list[_Long]] = {}
     shares: dict[str, int] = {}
     total = 0.0

@@ -73,6 +73,14 @@ _UNCONCENTRATED_SECTORS = frozenset({"broad", "index", "unknown", ""})
 _PASS = CheckOutcome.PASS
 _WARN = CheckOutcome.WARN
 _FAIL = CheckOutcome.FAIL
+# Results that never vary, built once (results are frozen values).
+_PRICED = RiskCheckResult("pricing", _PASS, message="every leg priced")
+_SESSION_OPEN = RiskCheckResult("market_hours", _PASS, message="regular session open")
+_SESSION_CLOSED = RiskCheckResult("market_hours", _FAIL, message="regular session is closed")
+_NO_BREAKERS = RiskCheckResult("breakers", _PASS, message="none tripped")
+_GREEKS_UNCHECKED = RiskCheckResult(
+    "greek_limits", _WARN, message="no live risk monitor: not checked"
+)
 
 __all__ = [
     "BROAD_ETFS",
@@ -453,7 +461,7 @@ class PreTradeRisk:
         missing = [leg.symbol for leg in p.legs if not _good(prices.get(leg.symbol))]
         if missing:
             return _fail("pricing", f"no valid price for {', '.join(missing)} (fail closed)")
-        return recurring("pricing", _PASS, "every leg priced")
+        return _PRICED
 
     def _check_stale_data(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         limit = self.limits.stale_data_seconds
@@ -466,8 +474,8 @@ class PreTradeRisk:
 
     def _check_market_hours(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         if not inp.market_open:
-            return recurring("market_hours", _FAIL, "regular session is closed")
-        return recurring("market_hours", _PASS, "regular session open")
+            return _SESSION_CLOSED
+        return _SESSION_OPEN
 
     def _check_luld(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         return check_luld(p, inp.leg_prices, self.limits.luld_tier2)
@@ -578,7 +586,7 @@ class PreTradeRisk:
                     "breakers", CheckOutcome.WARN, message=msg + "; protective tail hedge allowed"
                 )
             return _fail("breakers", msg)
-        return recurring("breakers", _PASS, "none tripped")
+        return _NO_BREAKERS
 
     def _size_multiplier(self, inp: PreTradeInputs) -> tuple[float | None, float]:
         if inp.vix is not None:
@@ -822,7 +830,7 @@ class PreTradeRisk:
 
     def _check_greeks(self, p: TradeProposal, inp: PreTradeInputs) -> RiskCheckResult:
         if not self.live.attached:
-            return recurring("greek_limits", _WARN, "no live risk monitor: not checked")
+            return _GREEKS_UNCHECKED
         try:
             m = self._marginal(p, inp)
         except Exception as exc:

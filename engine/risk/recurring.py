@@ -16,8 +16,9 @@ from engine.domain import CheckOutcome, RiskCheckResult
 
 __all__ = ["recurring"]
 
-# Keyed without the outcome (an Enum hashes in Python); a hit must match it too.
-_MEMO: dict[tuple[str, str, object, object], RiskCheckResult] = {}
+# Keyed by the types too (0 == 0.0), and without the outcome (an Enum hashes in Python): a
+# hit must match that as well.
+_MEMO: dict[tuple[str, str, object, object, type, type], RiskCheckResult] = {}
 _MEMO_MAX = 4096  # distinct messages (names x counts x symbols): cleared when full
 
 
@@ -29,14 +30,9 @@ def recurring(
     limit: float | None = None,
 ) -> RiskCheckResult:
     """The result `RiskCheckResult(name, outcome, value, limit, message)`, built once."""
-    key = (name, message, value, limit)
+    key = (name, message, value, limit, type(value), type(limit))
     got = _MEMO.get(key)
-    if (
-        got is None
-        or got.outcome is not outcome
-        or type(got.value) is not type(value)
-        or type(got.limit) is not type(limit)
-    ):
+    if got is None or got.outcome is not outcome:
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
         got = _MEMO[key] = RiskCheckResult(name, outcome, value, limit, message)
