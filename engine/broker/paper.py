@@ -222,6 +222,9 @@ class PaperBroker:
         # and its expiry must settle each one's share with it, not all with the last trader.
         self._holders: dict[str, dict[str | None, int]] = {}
         self._holder_instruments: dict[str, Instrument] = {}
+        self._option_held: bool | None = None  # `_holds_options`, None = work it out again
+        # (date, its latest session, that session's close) for `_latest_closed_session`.
+        self._closed_at: tuple[date, date, datetime] | None = None
         self._last_closed_session: date | None = None
         # When resting orders were last checked against quotes in an open market: an order
         # checked then (or placed after it) that is crossed now rested through trading.
@@ -536,6 +539,7 @@ class PaperBroker:
             if pos.quantity
         }
         self._holder_instruments = {sym: new_positions[sym].instrument for sym in self._holders}
+        self._option_held = None
         self._last_closed_session = None
         self._books = {}
         for coid in open_ids:
@@ -939,6 +943,8 @@ class PaperBroker:
             self._strategy_by_symbol[symbol] = fill.strategy
         holders = self._holders.setdefault(symbol, {})
         self._holder_instruments[symbol] = fill.instrument
+        if isinstance(fill.instrument, OptionContract):
+            self._option_held = True
         left = holders.get(fill.strategy, 0) + fill.signed_quantity
         if left:
             holders[fill.strategy] = left
@@ -947,6 +953,8 @@ class PaperBroker:
             if not holders:
                 del self._holders[symbol]
                 del self._holder_instruments[symbol]
+                if isinstance(fill.instrument, OptionContract):
+                    self._option_held = None  # was it the last one?
 
     def _update_held(self, old: Position | None, new: Position) -> None:
         """Bring the cached holdings (`_held_now`) up to date with one position's change, as
@@ -1019,9 +1027,15 @@ class PaperBroker:
     # -- sessions and expiry --------------------------------------------------------------
 
     def _latest_closed_session(self, now: datetime) -> date | None:
+        # Asked on every market update: the day's session and close are looked up once a day.
+        day = now.date()
+        memo = self._closed_at
         try:
-            session = self._calendar.session_on_or_before(now.date())
-            if self._calendar.session_close(session) > now:
+            if memo is None or memo[0] != day:
+                session = self._calendar.session_on_or_before(day)
+                memo = self._closed_at = (day, session, self._calendar.session_close(session))
+            _, session, close = memo
+            if close > now:
                 session = self._calendar.previous_session(session)
         except ValueError:
             return None
@@ -1030,7 +1044,14 @@ class PaperBroker:
     def _holds_options(self) -> bool:
         """Any option in a strategy's book: the account may be flat in a contract that two
         strategies hold opposite sides of, and its expiry must still settle their books."""
-        return any(isinstance(i, OptionContract) for i in self._holder_instruments.values())
+        # Asked on every market update; kept up to date by `_apply` (an option added sets
+        # it, the last of a symbol's holders gone clears it) and reset by `restore`.
+        held = self._option_held
+        if held is None:
+            held = self._option_held = any(
+                isinstance(i, OptionContract) for i in self._holder_instruments.values()
+            )
+        return held
 
     def _expiry_session(self, contract: OptionContract) -> date | None:
         try:

@@ -1,13 +1,14 @@
 """`recurring`: one shared `RiskCheckResult` for a check outcome that repeats verbatim.
 
-Most pre-trade checks of an ordinary proposal end the same way every time ("every leg
-priced", "none tripped", "not a lotto play", "0 orders in the last second"...).  Results are
+Many pre-trade checks of an ordinary proposal end the same way over and over ("state
+ACTIVE", "0 orders in the last second", "not a day trade (0 in 5 days)"...).  Results are
 frozen values compared by value, so the same one can be handed out again instead of built
-for every proposal (~26 per decision, and building a frozen dataclass is not free).
+for every proposal (~26 per decision, and building a frozen dataclass is not free); results
+that never vary at all are plain module constants beside their checks.
 
 Only for results whose value and limit are None, ints or fixed configuration numbers: the
-memo is keyed by equality, and -0.0 == 0.0 (or 1 == 1.0) would otherwise hand back a result
-whose value differs from the one asked for in sign or type.
+memo is keyed by equality (and type, so 1 and 1.0 stay apart), and -0.0 == 0.0 would hand
+back a result whose value differs in sign from the one asked for.
 """
 
 from __future__ import annotations

@@ -5,14 +5,14 @@ them would."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from paper_desk import AAPL, CLOSE_TS, OPEN_TS, Desk, make_desk, order, put
 
 from engine.broker import PaperBrokerConfig
 from engine.broker.margin import collateral_requirement
-from engine.domain import Instrument, Side, TimeInForce
+from engine.domain import Instrument, OptionContract, Side, TimeInForce
 
 D = Decimal
 NO_FEES = PaperBrokerConfig(
@@ -103,3 +103,46 @@ async def test_on_market_when_an_option_is_held_then_expiry_still_settles() -> N
     desk.daily_close("AAPL", CLOSE_TS.date(), 170.0)
     await desk.advance(CLOSE_TS + timedelta(minutes=1))
     assert await desk.broker.positions() == []  # expired worthless, out of the book
+
+
+def _holds_options_fresh(desk: Desk) -> bool:
+    return any(isinstance(i, OptionContract) for i in desk.broker._holder_instruments.values())
+
+
+async def test_holds_options_when_options_bought_and_closed_then_matches_fresh() -> None:
+    desk = make_desk(cash="100000", config=NO_FEES)
+    p = put("150")
+    desk.quote("AAPL", 160.0, 160.1)
+    desk.option(p, 2.0, 2.1)
+    assert desk.broker._holds_options() is _holds_options_fresh(desk) is False
+    await desk.broker.submit(order((AAPL, Side.BUY), qty=10, key="s"))
+    assert desk.broker._holds_options() is _holds_options_fresh(desk) is False
+    await desk.broker.submit(order((p, Side.BUY), qty=2, key="b"))
+    assert desk.broker._holds_options() is _holds_options_fresh(desk) is True
+    await desk.broker.submit(order((p, Side.SELL), qty=1, key="s1"))
+    assert desk.broker._holds_options() is _holds_options_fresh(desk) is True
+    await desk.broker.submit(order((p, Side.SELL), qty=1, key="s2"))  # flat in the option
+    assert desk.broker._holds_options() is _holds_options_fresh(desk) is False
+    await desk.broker.submit(order((p, Side.BUY), qty=1, key="b2"))
+    desk.broker.restore(D(50_000), [])
+    assert desk.broker._holds_options() is _holds_options_fresh(desk) is False
+
+
+async def test_latest_closed_session_when_asked_through_two_days_then_matches_calendar() -> None:
+    desk = make_desk(config=NO_FEES)
+    cal = desk.broker._calendar
+
+    def fresh(now: datetime) -> date:
+        session = cal.session_on_or_before(now.date())
+        return cal.previous_session(session) if cal.session_close(session) > now else session
+
+    for when in (
+        OPEN_TS,
+        CLOSE_TS - timedelta(seconds=1),
+        CLOSE_TS,
+        CLOSE_TS + timedelta(hours=5),
+        OPEN_TS + timedelta(days=1),
+        OPEN_TS,  # back to a day asked before
+        CLOSE_TS + timedelta(days=3),  # a weekend
+    ):
+        assert desk.broker._latest_closed_session(when) == fresh(when)
