@@ -238,6 +238,7 @@ async def _record(run: _Run, session: date) -> tuple[DailyRecord, int]:
     bars = run.daily_bars(session)
     marks: dict[str, float] = {}
     holdings: dict[str, tuple[int, int]] = {}
+    marked = ledger.marks
     for sym, pos in list(ledger.positions.items()):
         inst = pos.instrument
         price: float | None = None
@@ -252,8 +253,10 @@ async def _record(run: _Run, session: date) -> tuple[DailyRecord, int]:
         if price is None:
             price = pos.mark if pos.mark is not None else float(pos.avg_price)
         # The engine marks a symbol from the next tick on; a position opened today is
-        # valued at today's close here so the curve is marked-to-market every day.
-        ledger.mark(sym, price)
+        # valued at today's close here so the curve is marked-to-market every day. (Most
+        # already carry it: the engine's tick marked them at this bar.)
+        if pos.mark != price or marked.get(sym) != price:
+            ledger.mark(sym, price)
         marks[sym] = price
         holdings[sym] = (pos.quantity, inst.multiplier)
     port = ledger.portfolio(eng.clock.now(), ledger.reserved_collateral())

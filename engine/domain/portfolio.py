@@ -52,12 +52,22 @@ class Position:
 
     @property
     def unrealized_pnl(self) -> float:
-        return self.market_value - float(self.cost_basis)
+        return self.market_value - float(
+            self.avg_price * self.quantity * self.instrument.multiplier
+        )
 
     def with_mark(self, mark: float) -> Position:
-        return Position(
-            self.instrument, self.quantity, self.avg_price, self.realized_pnl, mark, self.opened_at
-        )
+        # Every held name is re-marked every tick: filling the slots directly costs about
+        # half of the generated frozen __init__ (an object.__setattr__ per field). Position
+        # has no __post_init__, so the result is the object the constructor would build.
+        new = _new_position(Position)
+        _set_instrument(new, self.instrument)
+        _set_quantity(new, self.quantity)
+        _set_avg_price(new, self.avg_price)
+        _set_realized_pnl(new, self.realized_pnl)
+        _set_mark(new, mark)
+        _set_opened_at(new, self.opened_at)
+        return new
 
     def apply(self, fill: Fill) -> Position:
         """Average-cost accounting: adding keeps a weighted average, reducing realises P&L."""
@@ -79,6 +89,15 @@ class Position:
         realized -= fill.commission
         opened = self.opened_at if self.quantity != 0 and new_qty != 0 else fill.ts
         return Position(self.instrument, new_qty, avg, realized, self.mark, opened)
+
+
+_new_position = object.__new__
+_set_instrument = Position.__dict__["instrument"].__set__
+_set_quantity = Position.__dict__["quantity"].__set__
+_set_avg_price = Position.__dict__["avg_price"].__set__
+_set_realized_pnl = Position.__dict__["realized_pnl"].__set__
+_set_mark = Position.__dict__["mark"].__set__
+_set_opened_at = Position.__dict__["opened_at"].__set__
 
 
 def empty_position(instrument: Instrument) -> Position:
@@ -117,7 +136,17 @@ class Portfolio:
     def positions_value(self) -> float:
         value = self._positions_value
         if value is None:
-            value = sum((p.market_value for p in self.positions.values()), 0.0)
+            # Position.market_value written out (the same products, summed in the same
+            # order): a snapshot sums every holding, several snapshots a tick.
+            value = sum(
+                [
+                    (float(p.avg_price) if p.mark is None else p.mark)
+                    * p.quantity
+                    * p.instrument.multiplier
+                    for p in self.positions.values()
+                ],
+                0.0,
+            )
             object.__setattr__(self, "_positions_value", value)
         return value
 
@@ -127,7 +156,40 @@ class Portfolio:
 
     @property
     def gross_exposure(self) -> float:
-        return sum((abs(p.market_value) for p in self.positions.values()), 0.0)
+        return sum(
+            [
+                abs(
+                    (float(p.avg_price) if p.mark is None else p.mark)
+                    * p.quantity
+                    * p.instrument.multiplier
+                )
+                for p in self.positions.values()
+            ],
+            0.0,
+        )
+
+    def carrying(
+        self,
+        *,
+        ts: datetime,
+        cash: Decimal,
+        reserved_collateral: Decimal,
+        start_of_day_equity: Decimal | None,
+        peak_equity: Decimal | None,
+    ) -> Portfolio:
+        """The same holdings (the same read-only mapping, their value summed once) with other
+        account figures: the ledger's snapshot when only the clock, cash or the day's marks
+        of equity moved since this one."""
+        port = Portfolio(
+            ts=ts,
+            cash=cash,
+            positions=self.positions,
+            reserved_collateral=reserved_collateral,
+            start_of_day_equity=start_of_day_equity,
+            peak_equity=peak_equity,
+        )
+        object.__setattr__(port, "_positions_value", self.positions_value)
+        return port
 
     @property
     def day_pnl(self) -> float | None:

@@ -221,6 +221,8 @@ class Engine:
         self.open_orders: dict[str, Order] = {}
         self.recent_fills: deque[Fill] = deque(maxlen=200)
         self.log_lines: deque[str] = deque(maxlen=500)
+        self._log_stamp_at: datetime | None = None
+        self._log_stamp = ""
         self.ticks = 0
         self.fills_recorded = 0
         self.proposals_seen = 0
@@ -575,9 +577,7 @@ class Engine:
         if bars:
             self.last_data_at = ts
         self._bars = bars
-        for sym, bar in bars.items():
-            if sym in self.ledger.positions or sym in self.ledger.marks:
-                self.ledger.mark(sym, bar.close)
+        self.ledger.mark_closes(bars)
         await self._mark_options(ts)
         on_market = getattr(self.broker, "on_market", None)
         if on_market is not None:
@@ -666,11 +666,7 @@ class Engine:
         if not force and last is not None and now - last < self.option_mark_every:
             return
         self._last_option_mark = now
-        held = [
-            (sym, pos.instrument)
-            for sym, pos in self.ledger.positions.items()
-            if isinstance(pos.instrument, OptionContract)
-        ]
+        held = self.ledger.option_holdings()
         if not held:
             return
         # One batch: priced one by one, each held contract cost the simulator a pricing pass.
@@ -684,28 +680,34 @@ class Engine:
 
     def _context(self, slot: StrategySlot) -> StrategyContext:
         now = self.clock.now()
+        name = slot.name
         profile = slot.profile
+        # Built for every scan: with no order open and nothing cooling (most ticks) those
+        # empty answers are given without walking anything.
+        pending = tuple(w.proposal for w in self.gate.waiting() if w.proposal.strategy == name)
+        if self.open_orders:
+            pending += tuple(
+                p
+                for o in self.open_orders.values()
+                if o.request.strategy == name
+                for p in self._pending_from_order(o)
+            )
+        cooling = (
+            frozenset(u for s, u in self._cooling if s == name) if self._cooling else frozenset()
+        )
         return StrategyContext(
             now=now,
             market=self.market,
             calendar=self.calendar,
             portfolio=self._portfolio(),
-            positions=self.ledger.strategy_positions(slot.name),
-            pending=tuple(
-                w.proposal for w in self.gate.waiting() if w.proposal.strategy == slot.name
-            )
-            + tuple(
-                p
-                for o in self.open_orders.values()
-                if o.request.strategy == slot.name
-                for p in self._pending_from_order(o)
-            ),
+            positions=self.ledger.strategy_positions(name),
+            pending=pending,
             profile=profile,
-            allocation_cap=allocation_cap(slot.name, profile),
-            open_risk=self.ledger.strategy_open_risk(slot.name),
+            allocation_cap=allocation_cap(name, profile),
+            open_risk=self.ledger.strategy_open_risk(name),
             limits=PROFILE_LIMITS[profile],
             vix=self._vix(),
-            cooling=frozenset(u for s, u in self._cooling if s == slot.name),
+            cooling=cooling,
         )
 
     def _pending_from_order(self, order: Order) -> tuple[TradeProposal, ...]:
@@ -1108,12 +1110,15 @@ class Engine:
 
     def log(self, level: str, message: str) -> None:
         now = self.clock.now()
-        # The fields by hand: strftime cost twice the rest of a log call (a backtest logs
-        # every session twice); the same text as "%Y-%m-%d %H:%M" for years 1000-9999.
-        line = (
-            f"{now.year}-{now.month:02d}-{now.day:02d} {now.hour:02d}:{now.minute:02d} "
-            f"{level.upper():7} {message}"
-        )
+        if now != self._log_stamp_at:
+            # The fields by hand: strftime cost twice the rest of a log call; the same text
+            # as "%Y-%m-%d %H:%M" for years 1000-9999. Kept while the clock stands (a
+            # backtest logs a session's close and the next open at the same instant).
+            self._log_stamp_at = now
+            self._log_stamp = (
+                f"{now.year}-{now.month:02d}-{now.day:02d} {now.hour:02d}:{now.minute:02d}"
+            )
+        line = f"{self._log_stamp} {level.upper():7} {message}"
         self.log_lines.append(line)
         getattr(log, level if level != "warning" else "warning")(message)
         self.bus.publish(LogLine(ts=now, level=level, message=message))

@@ -14,8 +14,10 @@ from types import MappingProxyType
 from engine.broker.margin import collateral_requirement
 from engine.domain import (
     BROAD_INDEX_ETFS,
+    Bar,
     Equity,
     Fill,
+    OptionContract,
     Portfolio,
     Position,
     empty_position,
@@ -45,6 +47,10 @@ class Ledger:
         # a copy of the book) each time cost more than the tick's own work.
         self._version = 0
         self._holdings_version = 0
+        # Bumped with the positions or their marks (not cash, start-of-day or peak equity):
+        # a new snapshot at a later minute, or after roll_day, carries the last one's
+        # positions and their summed value instead of copying and summing them again.
+        self._book_version = 0
         self._cash = cash
         self.positions: dict[str, Position] = {}
         self.by_strategy: dict[str, dict[str, Position]] = {}
@@ -54,10 +60,12 @@ class Ledger:
         # Realised P&L of positions already closed, per strategy (open ones carry their own).
         self._realized: dict[str, float] = {}
         self._portfolio_memo: tuple[int, datetime, Decimal, Portfolio] | None = None
+        self._book_memo: tuple[int, Portfolio] | None = None
         self._reserved_memo: tuple[int, Decimal] | None = None
         self._strategy_memo: dict[str, tuple[int, Mapping[str, Position]]] = {}
         self._risk_memo: dict[tuple[str, str], tuple[int, float]] = {}
         self._unmarked_memo: tuple[tuple[int, int], frozenset[str]] | None = None
+        self._options_memo: tuple[int, tuple[tuple[str, OptionContract], ...]] | None = None
 
     @property
     def cash(self) -> Decimal:
@@ -104,6 +112,7 @@ class Ledger:
         }
         self._version += 1
         self._holdings_version += 1
+        self._book_version += 1
 
     def apply(self, fill: Fill) -> Position:
         pos = self.positions.get(fill.symbol) or empty_position(fill.instrument)
@@ -129,6 +138,7 @@ class Ledger:
             book[fill.symbol] = new if _same_position(spos, new) else spos
         self.cash += fill.cash_delta  # bumps the version
         self._holdings_version += 1
+        self._book_version += 1
         return new
 
     def realized(self, strategy: str) -> float:
@@ -167,6 +177,39 @@ class Ledger:
         # risk): a price for a name nobody holds keeps them valid.
         if changed:
             self._version += 1
+            self._book_version += 1
+
+    def mark_closes(self, bars: Mapping[str, Bar]) -> None:
+        """`mark` each symbol held or marked before at its bar's close (a name never held
+        gets no mark). The engine marks every bar of every tick: one call instead of one per
+        bar; the same steps as `mark`, kept in step with it."""
+        marks = self.marks
+        positions = self.positions
+        books = self.by_strategy.values()
+        changed = False
+        for symbol, bar in bars.items():
+            price = bar.close
+            old = marks.get(symbol)
+            pos = positions.get(symbol)
+            if old is None and pos is None:
+                continue
+            marks[symbol] = price
+            marked: Position | None = None
+            if pos is not None:
+                if pos.mark == price and old == price:
+                    continue
+                marked = positions[symbol] = pos.with_mark(price)
+                changed = True
+            for book in books:
+                sp = book.get(symbol)
+                if sp is not None:
+                    book[symbol] = (
+                        marked if sp is pos and marked is not None else sp.with_mark(price)
+                    )
+                    changed = True
+        if changed:
+            self._version += 1
+            self._book_version += 1
 
     def unmarked(self) -> frozenset[str]:
         """Symbols held by the account or by some strategy that have no mark yet. A name two
@@ -184,6 +227,20 @@ class Ledger:
         self._unmarked_memo = (key, out)
         return out
 
+    def option_holdings(self) -> tuple[tuple[str, OptionContract], ...]:
+        """(symbol, contract) of each option position the account holds, in book order.
+        Asked at every tick and close (to price them); changes only with the holdings."""
+        memo = self._options_memo
+        if memo is not None and memo[0] == self._holdings_version:
+            return memo[1]
+        held = tuple(
+            (sym, pos.instrument)
+            for sym, pos in self.positions.items()
+            if isinstance(pos.instrument, OptionContract)
+        )
+        self._options_memo = (self._holdings_version, held)
+        return held
+
     def portfolio(self, now: datetime, reserved: Decimal | None = None) -> Portfolio:
         """The account now; `reserved` defaults to `reserved_collateral()`. The same snapshot
         object is handed out until the book, the clock or the reserve changes."""
@@ -192,14 +249,25 @@ class Ledger:
         memo = self._portfolio_memo
         if memo is not None and memo[0] == self._version and memo[1] == now and memo[2] == reserved:
             return memo[3]
-        port = Portfolio(
-            ts=now,
-            cash=self.cash,
-            positions=MappingProxyType(dict(self.positions)),
-            reserved_collateral=reserved,
-            start_of_day_equity=self.start_of_day_equity,
-            peak_equity=self.peak_equity,
-        )
+        book = self._book_memo
+        if book is not None and book[0] == self._book_version:
+            port = book[1].carrying(
+                ts=now,
+                cash=self._cash,
+                reserved_collateral=reserved,
+                start_of_day_equity=self._start_of_day_equity,
+                peak_equity=self._peak_equity,
+            )
+        else:
+            port = Portfolio(
+                ts=now,
+                cash=self._cash,
+                positions=MappingProxyType(dict(self.positions)),
+                reserved_collateral=reserved,
+                start_of_day_equity=self._start_of_day_equity,
+                peak_equity=self._peak_equity,
+            )
+            self._book_memo = (self._book_version, port)
         self._portfolio_memo = (self._version, now, reserved, port)
         return port
 
@@ -242,7 +310,16 @@ class Ledger:
         memo = self._risk_memo.get(key)
         if memo is not None and memo[0] == self._version:
             return memo[1]
-        value = sum(p.unrealized_pnl for p in self.by_strategy.get(strategy, {}).values())
+        # Position.unrealized_pnl written out (the same terms, summed in the same order).
+        value = sum(
+            [
+                (p.mark if p.mark is not None else float(p.avg_price))
+                * p.quantity
+                * p.instrument.multiplier
+                - float(p.avg_price * p.quantity * p.instrument.multiplier)
+                for p in self.by_strategy.get(strategy, {}).values()
+            ]
+        )
         self._risk_memo[key] = (self._version, value)
         return value
 
