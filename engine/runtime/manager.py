@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import types
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.domain import Bar, Fill, TradeProposal
 from engine.runtime.views import StrategyRunState, StrategyStatus
@@ -24,6 +25,49 @@ from engine.strategies.registry import allocation_cap, strategy_class
 from engine.strategies.stray_stock import stray_stock_closes
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+async def _under_deadline(coro: Coroutine[Any, Any, _T], seconds: float) -> _T:
+    """`await coro` under `asyncio.timeout(seconds)`, the timer armed only if `coro`
+    suspends. A timeout interrupts a coroutine only where it suspends, so one that returns
+    without yielding to the loop (a daily scan nearly always does) needs no timer: arming and
+    cancelling one per call cost more than the manager's own work. The deadline is counted
+    from the call, as `asyncio.timeout` counts it."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration as done:
+        result: _T = done.value
+        return result
+    async with asyncio.timeout_at(deadline):
+        return await _resume(coro, waiting_on)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, _T], waiting_on: Any) -> Generator[Any, Any, _T]:
+    """Go on driving `coro`, already run up to its first suspension (`waiting_on`, what it
+    yielded for the task): what `await coro` would have done from there, including a
+    cancellation thrown in (the timeout's) reaching `coro` where it waits."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:
+            try:
+                waiting_on = coro.throw(exc)
+            except StopIteration as done:
+                result: _T = done.value
+                return result
+        else:
+            try:
+                waiting_on = coro.send(sent)
+            except StopIteration as done:
+                result = done.value
+                return result
 
 
 @dataclass
@@ -115,21 +159,9 @@ class StrategyManager:
         fill: Fill | None,
     ) -> tuple[TradeProposal, ...]:
         try:
-            async with asyncio.timeout(self.timeout.total_seconds()):
-                if kind == "bar":
-                    assert bars is not None
-                    got = await slot.strategy.on_bar(ctx, bars)
-                    # Shares from an exercise or assignment that the strategy has no rule for.
-                    got = (*got, *stray_stock_closes(slot.strategy, ctx, got))
-                else:
-                    assert fill is not None
-                    got = await slot.strategy.on_fill(ctx, fill)
-                priced = await price_urgent_exits(ctx, got)
-                kept, held = await hold_unsellable_exits(ctx, priced)
-                for p, contract in held:
-                    # Shown on the strategy's pane; not logged, as it repeats every scan.
-                    slot.last_reason = f"{p.reason}; held: no bid for {contract.symbol}"
-                return kept
+            return await _under_deadline(
+                self._respond(slot, kind, ctx, bars, fill), self.timeout.total_seconds()
+            )
         except Exception as exc:  # isolate: one broken strategy never stops the others
             what = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
             log.exception("strategy %s failed on %s", slot.name, kind)
@@ -138,6 +170,29 @@ class StrategyManager:
             if self.on_error is not None:
                 self.on_error(slot.name, what)
             return ()
+
+    async def _respond(
+        self,
+        slot: StrategySlot,
+        kind: str,
+        ctx: StrategyContext,
+        bars: Mapping[str, Bar] | None,
+        fill: Fill | None,
+    ) -> tuple[TradeProposal, ...]:
+        if kind == "bar":
+            assert bars is not None
+            got = await slot.strategy.on_bar(ctx, bars)
+            # Shares from an exercise or assignment that the strategy has no rule for.
+            got = (*got, *stray_stock_closes(slot.strategy, ctx, got))
+        else:
+            assert fill is not None
+            got = await slot.strategy.on_fill(ctx, fill)
+        priced = await price_urgent_exits(ctx, got)
+        kept, held = await hold_unsellable_exits(ctx, priced)
+        for p, contract in held:
+            # Shown on the strategy's pane; not logged, as it repeats every scan.
+            slot.last_reason = f"{p.reason}; held: no bid for {contract.symbol}"
+        return kept
 
     # -- dispatch ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -158,6 +159,83 @@ async def test_scan_when_strategy_stops_out_then_exit_priced_at_the_bid(inline):
         await mgr.stop()
     assert p.limit_price == Decimal("9.95")
     assert "natural price" in p.reason
+
+
+class _Waiter(_Buyer):
+    """Suspends on the loop (a data request in flight) `naps` times, then proposes."""
+
+    name: ClassVar[str] = "waiter"
+    naps: ClassVar[int] = 3
+    nap_s: ClassVar[float] = 0.0
+
+    async def on_bar(
+        self, ctx: StrategyContext, bars: Mapping[str, Bar]
+    ) -> Sequence[TradeProposal]:
+        for _ in range(self.naps):
+            await asyncio.sleep(self.nap_s)
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(fut.set_result, 1)
+        await fut
+        return await super().on_bar(ctx, bars)
+
+
+class _Sleeper(_Waiter):
+    name: ClassVar[str] = "sleeper"
+    naps: ClassVar[int] = 1
+    nap_s: ClassVar[float] = 30.0
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_scan_when_strategy_suspends_then_its_proposals_come_back(inline):
+    mgr = StrategyManager([_Waiter(_P())], timeout=timedelta(seconds=5), inline=inline)
+    mgr.start()
+    try:
+        out = await mgr.scan(T0, _bars(), _ctx)
+    finally:
+        await mgr.stop()
+    assert [p.reason for p in out] == ["saw QQQ", "saw SPY"]
+    assert mgr.get("waiter").state is StrategyRunState.RUNNING
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_scan_when_strategy_outlasts_its_timeout_then_errored_and_others_propose(inline):
+    errors: list[tuple[str, str]] = []
+    mgr = StrategyManager(
+        [_Sleeper(_P()), _Buyer(_P())], timeout=timedelta(seconds=0.05), inline=inline
+    )
+    mgr.on_error = lambda name, what: errors.append((name, what))
+    mgr.start()
+    try:
+        out = await asyncio.wait_for(mgr.scan(T0, _bars(), _ctx), timeout=10)
+    finally:
+        await mgr.stop()
+    assert [p.reason for p in out] == ["saw QQQ", "saw SPY"]
+    assert mgr.get("sleeper").state is StrategyRunState.ERRORED
+    assert errors == [("sleeper", "timed out")]
+
+
+async def test_scan_when_caller_cancelled_while_strategy_waits_then_strategy_sees_it():
+    seen: list[str] = []
+
+    class _Noting(_Sleeper):
+        name: ClassVar[str] = "noting"
+
+        async def on_bar(
+            self, ctx: StrategyContext, bars: Mapping[str, Bar]
+        ) -> Sequence[TradeProposal]:
+            try:
+                return await super().on_bar(ctx, bars)
+            except asyncio.CancelledError:
+                seen.append("cancelled")
+                raise
+
+    mgr = StrategyManager([_Noting(_P())], timeout=timedelta(seconds=60), inline=True)
+    scan = asyncio.ensure_future(mgr.scan(T0, _bars(), _ctx))
+    await asyncio.sleep(0.01)
+    scan.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await scan
+    assert seen == ["cancelled"]
 
 
 class _DeadCallSeller(_Buyer):
