@@ -244,6 +244,7 @@ class SimulatedMarket:
                 self._events_by_symbol.setdefault(ev.symbol, []).append((self._opens[idx], sd))
 
         self._daily_cache: dict[str, list[Bar]] = {}
+        self._daily_lists: list[list[Bar]] | None = None  # _daily_list of each symbol, in order
         n_symbols = len(self._specs)
         self._minute_cache: SessionLRU[tuple[str, int], MinuteArrays] = SessionLRU(
             max(64, _MINUTE_CACHE * n_symbols)
@@ -417,7 +418,11 @@ class SimulatedMarket:
                 f"daily_bars_at({session}) at {now}: the bar completes at {self._closes[t]}; "
                 "serving it before the session's last minute would look ahead"
             )
-        return {sym: self._daily_list(sym)[t] for sym in self._symbols}
+        lists = self._daily_lists
+        if lists is None:
+            # Every symbol's list once: a daily step asks for all of them every session.
+            lists = self._daily_lists = [self._daily_list(sym) for sym in self._symbols]
+        return dict(zip(self._symbols, [bars[t] for bars in lists], strict=True))
 
     # -- minute paths ------------------------------------------------------------------------
 
