@@ -80,6 +80,9 @@ class SmaCross(Strategy):
         self, ctx: StrategyContext, bars: Mapping[str, Bar]
     ) -> Sequence[TradeProposal]:
         p = self.params
+        # Read once per scan, not per symbol: the loop below runs for every symbol every bar.
+        n_fast, n_slow = p.fast, p.slow
+        all_closes, all_sums, positions = self._closes, self._sums, ctx.positions
         out: list[TradeProposal] = []
         weight = p.weight if p.weight is not None else 1.0 / len(p.symbols)
         busy = {pr.underlying for pr in ctx.pending}
@@ -89,22 +92,24 @@ class SmaCross(Strategy):
             bar = bars.get(sym)
             if bar is None:
                 continue
-            closes = self._closes[sym]
+            closes = all_closes[sym]
             if not closes:
                 await self._warm_up(ctx, sym, closes)
-            sums = self._sums[sym]
-            if len(closes) == p.slow:
+            sums = all_sums[sym]  # after a warm-up, which sets them
+            close = bar.close
+            held_n = len(closes)
+            if held_n == n_slow:
                 sums[0] -= closes[0]
-            if len(closes) >= p.fast:
-                sums[1] -= closes[-p.fast]
-            closes.append(bar.close)
-            sums[0] += bar.close
-            sums[1] += bar.close
-            if len(closes) < p.slow or sym in busy:
+            if held_n >= n_fast:
+                sums[1] -= closes[-n_fast]
+            closes.append(close)
+            sums[0] += close
+            sums[1] += close
+            if len(closes) < n_slow or sym in busy:
                 continue
-            slow = sums[0] / p.slow
-            fast = sums[1] / p.fast
-            held = ctx.positions.get(sym)
+            slow = sums[0] / n_slow
+            fast = sums[1] / n_fast
+            held = positions.get(sym)
             qty_held = held.quantity if held is not None else 0
             if fast > slow and qty_held == 0:
                 if equity is None:

@@ -124,9 +124,11 @@ class Portfolio:
     reserved_collateral: Decimal = ZERO
     start_of_day_equity: Decimal | None = None
     peak_equity: Decimal | None = None
-    # positions_value, summed once on first use: strategies and risk read `equity` many times
-    # per snapshot, and the snapshot never changes.
+    # positions_value and equity, worked out once on first use: strategies and risk read
+    # `equity` many times per snapshot (float(cash) goes through text), and the snapshot
+    # never changes.
     _positions_value: float | None = field(default=None, init=False, repr=False, compare=False)
+    _equity: float | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def buying_power(self) -> Decimal:
@@ -152,7 +154,11 @@ class Portfolio:
 
     @property
     def equity(self) -> float:
-        return float(self.cash) + self.positions_value
+        value = self._equity
+        if value is None:
+            value = float(self.cash) + self.positions_value
+            object.__setattr__(self, "_equity", value)
+        return value
 
     @property
     def gross_exposure(self) -> float:

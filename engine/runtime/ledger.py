@@ -17,6 +17,7 @@ from engine.domain import (
     Bar,
     Equity,
     Fill,
+    Instrument,
     OptionContract,
     Portfolio,
     Position,
@@ -25,6 +26,7 @@ from engine.domain import (
 from engine.risk.open_risk import book_open_risk
 
 MANUAL = "manual"
+_FLOATS_KEPT = 4096
 
 
 def _same_position(a: Position, b: Position) -> bool:
@@ -66,6 +68,9 @@ class Ledger:
         self._risk_memo: dict[tuple[str, str], tuple[int, float]] = {}
         self._unmarked_memo: tuple[tuple[int, int], frozenset[str]] | None = None
         self._options_memo: tuple[int, tuple[tuple[str, OptionContract], ...]] | None = None
+        # Floats of the Decimals realized() and unrealized() sum, per (strategy, symbol).
+        self._realized_floats: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        self._cost_floats: dict[tuple[str, str], tuple[Decimal, int, Instrument, float, float]] = {}
 
     @property
     def cash(self) -> Decimal:
@@ -142,19 +147,33 @@ class Ledger:
         return new
 
     def realized(self, strategy: str) -> float:
+        # Realised P&L moves only with fills (marks keep each position's realized_pnl), so
+        # it is memoised by holdings; each position's float is kept while its realized_pnl
+        # is the same Decimal object (float(Decimal) goes through text, and the P&L of
+        # every strategy is asked at every close).
         key = ("realized", strategy)
         memo = self._risk_memo.get(key)
-        if memo is not None and memo[0] == self._version:
+        if memo is not None and memo[0] == self._holdings_version:
             return memo[1]
-        open_part = sum(float(p.realized_pnl) for p in self.by_strategy.get(strategy, {}).values())
-        value = self._realized.get(strategy, 0.0) + open_part
-        self._risk_memo[key] = (self._version, value)
+        floats = self._realized_floats
+        terms: list[float] = []
+        for sym, p in self.by_strategy.get(strategy, {}).items():
+            pnl = p.realized_pnl
+            known = floats.get((strategy, sym))
+            if known is None or known[0] is not pnl:
+                known = floats[(strategy, sym)] = (pnl, float(pnl))
+            terms.append(known[1])
+        value = self._realized.get(strategy, 0.0) + sum(terms)
+        if len(floats) > _FLOATS_KEPT:
+            floats.clear()  # closed positions' entries are never asked for again
+        self._risk_memo[key] = (self._holdings_version, value)
         return value
 
     def set_realized(self, values: Mapping[str, float]) -> None:
         self._realized.clear()
         self._realized.update(values)
         self._version += 1
+        self._holdings_version += 1  # realized() is memoised by holdings
 
     def mark(self, symbol: str, price: float) -> None:
         old = self.marks.get(symbol)
@@ -310,16 +329,29 @@ class Ledger:
         memo = self._risk_memo.get(key)
         if memo is not None and memo[0] == self._version:
             return memo[1]
-        # Position.unrealized_pnl written out (the same terms, summed in the same order).
-        value = sum(
-            [
-                (p.mark if p.mark is not None else float(p.avg_price))
-                * p.quantity
-                * p.instrument.multiplier
-                - float(p.avg_price * p.quantity * p.instrument.multiplier)
-                for p in self.by_strategy.get(strategy, {}).values()
-            ]
-        )
+        # Position.unrealized_pnl written out (the same terms, summed in the same order),
+        # with each position's cost as a float kept while its avg_price (the same Decimal
+        # object: marks keep it), quantity and instrument stay: float(Decimal) goes through
+        # text, and only the marks move from one close to the next.
+        costs = self._cost_floats
+        terms: list[float] = []
+        for sym, p in self.by_strategy.get(strategy, {}).items():
+            avg, qty, inst = p.avg_price, p.quantity, p.instrument
+            known = costs.get((strategy, sym))
+            if known is None or known[0] is not avg or known[1] != qty or known[2] is not inst:
+                known = costs[(strategy, sym)] = (
+                    avg,
+                    qty,
+                    inst,
+                    float(avg * qty * inst.multiplier),
+                    float(avg),
+                )
+            terms.append(
+                (p.mark if p.mark is not None else known[4]) * qty * inst.multiplier - known[3]
+            )
+        value = sum(terms)
+        if len(costs) > _FLOATS_KEPT:
+            costs.clear()  # closed positions' entries are never asked for again
         self._risk_memo[key] = (self._version, value)
         return value
 
