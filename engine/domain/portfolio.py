@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -57,17 +57,9 @@ class Position:
         )
 
     def with_mark(self, mark: float) -> Position:
-        # Every held name is re-marked every tick: filling the slots directly costs about
-        # half of the generated frozen __init__ (an object.__setattr__ per field). Position
-        # has no __post_init__, so the result is the object the constructor would build.
-        new = _new_position(Position)
-        _set_instrument(new, self.instrument)
-        _set_quantity(new, self.quantity)
-        _set_avg_price(new, self.avg_price)
-        _set_realized_pnl(new, self.realized_pnl)
-        _set_mark(new, mark)
-        _set_opened_at(new, self.opened_at)
-        return new
+        return _position(
+            self.instrument, self.quantity, self.avg_price, self.realized_pnl, mark, self.opened_at
+        )
 
     def apply(self, fill: Fill) -> Position:
         """Average-cost accounting: adding keeps a weighted average, reducing realises P&L."""
@@ -88,20 +80,48 @@ class Position:
                 avg = fill.price  # flipped through zero: the remainder opened at this price
         realized -= fill.commission
         opened = self.opened_at if self.quantity != 0 and new_qty != 0 else fill.ts
-        return Position(self.instrument, new_qty, avg, realized, self.mark, opened)
+        return _position(self.instrument, new_qty, avg, realized, self.mark, opened)
 
 
-_new_position = object.__new__
-_set_instrument = Position.__dict__["instrument"].__set__
-_set_quantity = Position.__dict__["quantity"].__set__
-_set_avg_price = Position.__dict__["avg_price"].__set__
-_set_realized_pnl = Position.__dict__["realized_pnl"].__set__
-_set_mark = Position.__dict__["mark"].__set__
-_set_opened_at = Position.__dict__["opened_at"].__set__
+_POSITION_FIELDS = ("instrument", "quantity", "avg_price", "realized_pnl", "mark", "opened_at")
+if tuple(f.name for f in fields(Position)) != _POSITION_FIELDS or hasattr(
+    Position, "__post_init__"
+):  # pragma: no cover
+    raise ImportError("Position's fields or checks changed: update _position")
+(
+    _set_instrument,
+    _set_quantity,
+    _set_avg_price,
+    _set_realized_pnl,
+    _set_mark,
+    _set_opened_at,
+) = (getattr(Position, name).__set__ for name in _POSITION_FIELDS)
+
+
+def _position(
+    instrument: Instrument,
+    quantity: int,
+    avg_price: Decimal,
+    realized_pnl: Decimal,
+    mark: float | None,
+    opened_at: datetime | None,
+) -> Position:
+    """`Position(...)` with the slots filled directly: every held name is re-marked every
+    tick and every fill applied to several books, and the generated frozen __init__ (an
+    object.__setattr__ per field) cost about twice this. Position has no checks in its
+    constructor (asserted above), so the object is the one the constructor would build."""
+    new: Position = object.__new__(Position)
+    _set_instrument(new, instrument)
+    _set_quantity(new, quantity)
+    _set_avg_price(new, avg_price)
+    _set_realized_pnl(new, realized_pnl)
+    _set_mark(new, mark)
+    _set_opened_at(new, opened_at)
+    return new
 
 
 def empty_position(instrument: Instrument) -> Position:
-    return Position(instrument, 0, ZERO)
+    return _position(instrument, 0, ZERO, ZERO, None, None)
 
 
 def collateral_for_short_put(contract: OptionContract, quantity: int) -> Decimal:

@@ -49,11 +49,15 @@ class SimulatedClock:
         self._loop_anchor: float | None = None
         self._sim_anchor = self._now
         self._tick = asyncio.Event()
+        self._sleepers = 0  # tasks waiting on _tick in sleep_until
 
     def _moved(self) -> None:
-        # Wake everyone waiting in sleep_until; they re-check against the new time.
-        self._tick.set()
-        self._tick = asyncio.Event()
+        # Wake everyone waiting in sleep_until; they re-check against the new time. With
+        # nobody waiting (a replay moves the clock twice a session) there is nobody to wake
+        # and the unset event is kept.
+        if self._sleepers:
+            self._tick.set()
+            self._tick = asyncio.Event()
 
     def now(self) -> datetime:
         return self._now
@@ -91,7 +95,11 @@ class SimulatedClock:
 
     async def sleep_until(self, when: datetime) -> None:
         while self._now < when:
-            await self._tick.wait()
+            self._sleepers += 1
+            try:
+                await self._tick.wait()
+            finally:
+                self._sleepers -= 1
 
 
 class WallPacedClock(SimulatedClock):

@@ -103,6 +103,9 @@ from engine.strategies.registry import allocation_cap
 
 log = logging.getLogger(__name__)
 
+# Engine.log's level column ("INFO   "...), made once instead of per line.
+_LOG_LABELS = {lv: f"{lv.upper():7}" for lv in ("debug", "info", "warning", "error", "critical")}
+
 SETTING_TRADING_STATE = "trading_state"
 SETTING_CLOCK = "sim_clock"
 SETTING_PEAK = "peak_equity"
@@ -944,7 +947,9 @@ class Engine:
         rec = await self.store.record_fill(fill, account_cash=new_cash)
         if rec is None:
             return  # already recorded (replayed stream)
-        before = self.ledger.realized(fill.strategy or "manual")
+        # The realised P&L a fill adds is for the risk monitor only.
+        monitored = self.monitor is not None
+        before = self.ledger.realized(fill.strategy or "manual") if monitored else 0.0
         pos = self.ledger.apply(fill)
         self._cooling.clear()  # the book changed: denied entries may pass now
         if self.monitor is not None:
@@ -1118,9 +1123,9 @@ class Engine:
             self._log_stamp = (
                 f"{now.year}-{now.month:02d}-{now.day:02d} {now.hour:02d}:{now.minute:02d}"
             )
-        line = f"{self._log_stamp} {level.upper():7} {message}"
-        self.log_lines.append(line)
-        getattr(log, level if level != "warning" else "warning")(message)
+        label = _LOG_LABELS.get(level) or f"{level.upper():7}"
+        self.log_lines.append(f"{self._log_stamp} {label} {message}")
+        getattr(log, level)(message)
         self.bus.publish(LogLine(ts=now, level=level, message=message))
 
     def _record_error(self, what: str) -> None:

@@ -68,6 +68,7 @@ class Ledger:
         self._risk_memo: dict[tuple[str, str], tuple[int, float]] = {}
         self._unmarked_memo: tuple[tuple[int, int], frozenset[str]] | None = None
         self._options_memo: tuple[int, tuple[tuple[str, OptionContract], ...]] | None = None
+        self._last_cents: tuple[float, Decimal] | None = None
         # Floats of the Decimals realized() and unrealized() sum, per (strategy, symbol).
         self._realized_floats: dict[tuple[str, str], tuple[Decimal, float]] = {}
         self._cost_floats: dict[tuple[str, str], tuple[Decimal, int, Instrument, float, float]] = {}
@@ -367,12 +368,23 @@ class Ledger:
         return total
 
     def roll_day(self, equity: float) -> None:
-        eq = Decimal(str(round(equity, 2)))
+        eq = self._cents(equity)
         self.start_of_day_equity = eq
         if self.peak_equity is None or eq > self.peak_equity:
             self.peak_equity = eq
 
     def note_equity(self, equity: float) -> None:
-        eq = Decimal(str(round(equity, 2)))
+        eq = self._cents(equity)
         if self.peak_equity is None or eq > self.peak_equity:
             self.peak_equity = eq
+
+    def _cents(self, equity: float) -> Decimal:
+        """`equity` to the cent as a Decimal (through its text). The last answer is kept:
+        the equity noted at a tick is usually the one the next session opens with. Zero is
+        always converted afresh (0.0 and -0.0 are equal but print differently)."""
+        last = self._last_cents
+        if last is not None and last[0] == equity and equity:
+            return last[1]
+        eq = Decimal(str(round(equity, 2)))
+        self._last_cents = (equity, eq)
+        return eq
