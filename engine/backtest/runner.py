@@ -337,12 +337,13 @@ async def _replay(
     except (DataUnavailable, BadMarketData):
         bench_prev = None
     t0 = time.perf_counter()
+    one_session = RunBudget(sessions=1)
     try:
         await eng.start()
         for i, session in enumerate(sessions):
             if cancel is not None and cancel():
                 break
-            await eng.advance(RunBudget(sessions=1))
+            await eng.advance(one_session)
             if eng.clock.now() != cal.session_close(session):
                 raise RuntimeError(
                     f"engine clock {eng.clock.now()} is not at the close of {session}: "

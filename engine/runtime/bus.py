@@ -103,6 +103,16 @@ class EventBus:
     def subscriber_count(self) -> int:
         return len(self._subs)
 
+    @property
+    def heard(self) -> bool:
+        """Whether anyone subscribes. A publisher may skip building an event nobody would
+        receive and `tally` it instead: `published` counts it all the same."""
+        return bool(self._subs)
+
+    def tally(self) -> None:
+        """Count an event published while nobody listened (see `heard`)."""
+        self.published += 1
+
     def publish(self, event: EngineEvent) -> None:
         self.published += 1
         for sub in self._subs:

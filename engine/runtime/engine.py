@@ -540,13 +540,18 @@ class Engine:
 
     async def _on_session_close(self, session: date) -> None:
         now = self.clock.now()
-        await self._mark_options(now, force=True)
+        # The steps with nothing to do (no option held, no order open: most closes of a
+        # daily run) are skipped here rather than entered as coroutines.
+        held_options = self._options_to_mark(now, force=True)
+        if held_options:
+            await self._mark_options(held_options)
         on_market = getattr(self.broker, "on_market", None)
         if on_market is not None:
             await on_market(now)  # DAY orders expire, expiring options are processed
         await self._settle()
         self._mark_new_holdings(self._bars)  # shares delivered by an exercise just now
-        await self._refresh_orders()
+        if self.open_orders:
+            await self._refresh_orders()
         port = self._portfolio()
         # One commit for the session's bookkeeping (every fill is already settled above).
         async with self.store.transaction():
@@ -581,13 +586,18 @@ class Engine:
             self.last_data_at = ts
         self._bars = bars
         self.ledger.mark_closes(bars)
-        await self._mark_options(ts)
+        # The steps with nothing to do (no option held, no order open, no follow-up: most
+        # ticks) are skipped here rather than entered as coroutines.
+        held_options = self._options_to_mark(ts)
+        if held_options:
+            await self._mark_options(held_options)
         on_market = getattr(self.broker, "on_market", None)
         if on_market is not None:
             await on_market(ts)
         await self._settle()
-        await self._refresh_orders()
-        if self.step == "day" and self._session is not None:
+        if self.open_orders:
+            await self._refresh_orders()
+        if self.step == "day" and self._session is not None and self.open_orders:
             # Before the scan: an order that had its session (and its range) unfilled is
             # canceled now, so its strategy re-prices it at this close, not a session later.
             await self._expire_stale_daily_orders(self._session)
@@ -597,14 +607,19 @@ class Engine:
             for p in proposals:
                 if not self._is_cooling(p):
                     await self._handle_proposal(p)
-            await self._run_tail_hedger(ts)
-        await self._drain_followups()
+            if self.tail_hedger is not None:
+                await self._run_tail_hedger(ts)
+        if self._followups:
+            await self._drain_followups()
         self._mark_new_holdings(bars)
         port = self._portfolio()
         self.ledger.note_equity(port.equity)
         if self.monitor is not None:
             await self._run_monitor(ts)
-        self.bus.publish(PortfolioSnapshot(ts=ts, portfolio=port))
+        if self.bus.heard:
+            self.bus.publish(PortfolioSnapshot(ts=ts, portfolio=port))
+        else:
+            self.bus.tally()  # nobody listens: the event is counted, not built
         await self._snapshot_equity()
 
     async def _run_monitor(self, ts: datetime) -> None:
@@ -664,14 +679,18 @@ class Engine:
         if update.cancel_open_orders or update.flatten:
             await self._kill(flatten=update.flatten, actor="risk")
 
-    async def _mark_options(self, now: datetime, *, force: bool = False) -> None:
+    def _options_to_mark(
+        self, now: datetime, *, force: bool = False
+    ) -> tuple[tuple[str, OptionContract], ...]:
+        """The held options to re-price now: every `option_mark_every` (or `force`d), else
+        none. A pass is due on schedule whether or not any option is held."""
         last = self._last_option_mark
         if not force and last is not None and now - last < self.option_mark_every:
-            return
+            return ()
         self._last_option_mark = now
-        held = self.ledger.option_holdings()
-        if not held:
-            return
+        return self.ledger.option_holdings()
+
+    async def _mark_options(self, held: Sequence[tuple[str, OptionContract]]) -> None:
         # One batch: priced one by one, each held contract cost the simulator a pricing pass.
         quotes = await option_quotes(self.market, [c for _, c in held])
         for sym, contract in held:
@@ -767,12 +786,17 @@ class Engine:
     async def _handle_proposal(self, p: TradeProposal, *, actor: str = "strategy") -> RiskDecision:
         self.proposals_seen += 1
         await self.store.save_proposal(p, ProposalState.PENDING_RISK, at=self.clock.now())
-        await self._emit(ProposalCreated(ts=self.clock.now(), proposal=p), store=False)
+        bus = self.bus  # events nobody listens to are counted, not built (a few per trade)
+        if bus.heard:
+            bus.publish(ProposalCreated(ts=self.clock.now(), proposal=p))
+        else:
+            bus.tally()
         decision = await self._check(p)
         await self.store.record_risk_decision(decision)
-        await self._emit(
-            ProposalDecided(ts=self.clock.now(), proposal=p, decision=decision), store=False
-        )
+        if bus.heard:
+            bus.publish(ProposalDecided(ts=self.clock.now(), proposal=p, decision=decision))
+        else:
+            bus.tally()
         if not decision.approved:
             if actor == "strategy":
                 self._note_denial(p, decision)
@@ -896,11 +920,13 @@ class Engine:
         self, proposal_id: str, state: ProposalState, note: str, actor: str = "engine"
     ) -> None:
         await self.store.set_proposal_state(proposal_id, state, self.clock.now(), note=note)
-        await self._emit(
+        if not self.bus.heard:
+            self.bus.tally()  # nobody listens: counted, not built
+            return
+        self.bus.publish(
             ProposalStateChanged(
                 ts=self.clock.now(), proposal_id=proposal_id, state=state, note=note, actor=actor
-            ),
-            store=False,
+            )
         )
 
     async def _drain_followups(self) -> None:
@@ -956,7 +982,10 @@ class Engine:
             self.monitor.on_fill(fill, self.ledger.realized(fill.strategy or "manual") - before)
         self.fills_recorded += 1
         self.recent_fills.append(fill)
-        await self._emit(OrderFilled(ts=fill.ts, fill=fill, position=pos), store=False)
+        if self.bus.heard:
+            self.bus.publish(OrderFilled(ts=fill.ts, fill=fill, position=pos))
+        else:
+            self.bus.tally()  # nobody listens: counted, not built
         slot = self.manager.slots.get(fill.strategy or "")
         # The base class's on_fill returns nothing: skip building a context for it.
         if slot is not None and type(slot.strategy).on_fill is not Strategy.on_fill:
@@ -1126,7 +1155,10 @@ class Engine:
         label = _LOG_LABELS.get(level) or f"{level.upper():7}"
         self.log_lines.append(f"{self._log_stamp} {label} {message}")
         getattr(log, level)(message)
-        self.bus.publish(LogLine(ts=now, level=level, message=message))
+        if self.bus.heard:
+            self.bus.publish(LogLine(ts=now, level=level, message=message))
+        else:
+            self.bus.tally()  # nobody listens: counted, not built
 
     def _record_error(self, what: str) -> None:
         now = self.clock.now()

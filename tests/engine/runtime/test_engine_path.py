@@ -261,3 +261,25 @@ async def test_stop_when_clock_is_pacing_a_long_wait_then_run_returns_at_once(bu
     eng.request_stop()
     await asyncio.wait_for(run, timeout=10)
     assert not eng._started  # stopped cleanly through run()'s finally
+
+
+async def test_events_when_nobody_subscribes_then_counted_as_when_someone_does(build, tmp_path):
+    # With no subscriber the engine counts events instead of building them: the count is
+    # the one a listened-to engine publishes, and a subscriber gets every kind.
+    published = []
+    for listened in (True, False):
+        emb = await build(
+            strategies=[IndexBaseline.from_profile("research_2024")],
+            db=tmp_path / f"events-{listened}.sqlite",
+        )
+        eng = emb.engine
+        sub = eng.subscribe() if listened else None
+        await eng.start()
+        await eng.advance(RunBudget(sessions=1))
+        published.append(eng.bus.published)
+        if sub is not None:
+            kinds = {type(e).__name__ for e in _drain(sub)}
+            assert {"LogLine", "PortfolioSnapshot", "ProposalStateChanged"} <= kinds
+            assert {"ProposalCreated", "ProposalDecided", "OrderFilled"} <= kinds
+        await eng.stop()
+    assert published[0] == published[1] > 0
