@@ -259,7 +259,7 @@ async def _record(run: _Run, session: date) -> tuple[DailyRecord, int]:
             ledger.mark(sym, price)
         marks[sym] = price
         holdings[sym] = (pos.quantity, inst.multiplier)
-    port = ledger.portfolio(eng.clock.now(), ledger.reserved_collateral())
+    port = ledger.portfolio(eng.clock.now())  # reserving ledger.reserved_collateral()
     names = list(eng.manager.slots)
     names += [n for n in ledger.by_strategy if n not in names]
     if "manual" not in names:

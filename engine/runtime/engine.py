@@ -1025,7 +1025,7 @@ class Engine:
     # ------------------------------------------------------------------ snapshots
 
     def _portfolio(self) -> Any:
-        return self.ledger.portfolio(self.clock.now(), self.ledger.reserved_collateral())
+        return self.ledger.portfolio(self.clock.now())  # reserves reserved_collateral()
 
     async def _snapshot_equity(self, *, force: bool = False) -> None:
         now = self.clock.now()

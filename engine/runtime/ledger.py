@@ -61,7 +61,8 @@ class Ledger:
         self._peak_equity: Decimal | None = None
         # Realised P&L of positions already closed, per strategy (open ones carry their own).
         self._realized: dict[str, float] = {}
-        self._portfolio_memo: tuple[int, datetime, Decimal, Portfolio] | None = None
+        # (version, now, reserved, snapshot, built with the ledger's own reserve)
+        self._portfolio_memo: tuple[int, datetime, Decimal, Portfolio, bool] | None = None
         self._book_memo: tuple[int, Portfolio] | None = None
         self._reserved_memo: tuple[int, Decimal] | None = None
         self._strategy_memo: dict[str, tuple[int, Mapping[str, Position]]] = {}
@@ -264,9 +265,14 @@ class Ledger:
     def portfolio(self, now: datetime, reserved: Decimal | None = None) -> Portfolio:
         """The account now; `reserved` defaults to `reserved_collateral()`. The same snapshot
         object is handed out until the book, the clock or the reserve changes."""
-        if reserved is None:
-            reserved = self.reserved_collateral()
         memo = self._portfolio_memo
+        own = reserved is None
+        if reserved is None:
+            # The ledger's own reserve follows the holdings, whose changes bump the version
+            # too: a snapshot built with it at this version and minute is still the answer.
+            if memo is not None and memo[4] and memo[0] == self._version and memo[1] == now:
+                return memo[3]
+            reserved = self.reserved_collateral()
         if memo is not None and memo[0] == self._version and memo[1] == now and memo[2] == reserved:
             return memo[3]
         book = self._book_memo
@@ -288,7 +294,7 @@ class Ledger:
                 peak_equity=self._peak_equity,
             )
             self._book_memo = (self._book_version, port)
-        self._portfolio_memo = (self._version, now, reserved, port)
+        self._portfolio_memo = (self._version, now, reserved, port, own)
         return port
 
     def strategy_positions(self, strategy: str) -> Mapping[str, Position]:

@@ -190,3 +190,15 @@ def test_position_with_mark_when_marked_then_equal_to_constructed() -> None:
     assert marked.instrument is pos.instrument
     assert pos.mark == 101.0
     assert marked.unrealized_pnl == (102.5 - 100.5) * 10
+
+
+def test_portfolio_when_reserve_given_then_not_confused_with_the_ledgers_own() -> None:
+    led = Ledger(Decimal(10_000))
+    led.apply(_fill(1, Side.BUY, 10, "100"))
+    own = led.portfolio(T0)
+    assert own.reserved_collateral == led.reserved_collateral()
+    given = led.portfolio(T0, Decimal(500))
+    assert given.reserved_collateral == Decimal(500)
+    assert led.portfolio(T0).reserved_collateral == led.reserved_collateral()
+    again = led.portfolio(T0)
+    assert led.portfolio(T0) is again  # the own-reserve snapshot is kept
