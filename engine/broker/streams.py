@@ -20,6 +20,9 @@ class FanOut(Generic[T]):
         self._queues: list[asyncio.Queue[T | None]] = []
         self._backlog: list[T] | None = [] if keep_backlog else None
         self._closed = False
+        # Items in the subscribers' queues, kept as they are put and taken: `pending` is
+        # asked after every order (the engine waits for zero), summing qsize() each time.
+        self._queued = 0
 
     def publish(self, item: T) -> None:
         if not self._queues:
@@ -28,6 +31,7 @@ class FanOut(Generic[T]):
             return
         for q in self._queues:
             q.put_nowait(item)
+        self._queued += len(self._queues)
 
     def subscribe(self) -> AsyncIterator[T]:
         queue: asyncio.Queue[T | None] = asyncio.Queue()
@@ -39,26 +43,31 @@ class FanOut(Generic[T]):
             queue.put_nowait(None)
         else:
             self._queues.append(queue)
+            self._queued += queue.qsize()
         return self._iterate(queue)
 
     async def _iterate(self, queue: asyncio.Queue[T | None]) -> AsyncIterator[T]:
         try:
             while True:
                 item = await queue.get()
+                if queue in self._queues:
+                    self._queued -= 1  # a counted item (or the end) left a live queue
                 if item is None:
                     return
                 yield item
         finally:
             if queue in self._queues:
                 self._queues.remove(queue)
+                self._queued -= queue.qsize()
 
     def pending(self) -> int:
         """Items published but not yet taken by every subscriber (or waiting for the first)."""
         backlog = len(self._backlog) if self._backlog is not None else 0
-        return backlog + sum(q.qsize() for q in self._queues)
+        return backlog + self._queued
 
     def close(self) -> None:
         self._closed = True
         for q in self._queues:
             q.put_nowait(None)
         self._queues.clear()
+        self._queued = 0

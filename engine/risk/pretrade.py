@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from engine.domain import (
     BROAD_INDEX_ETFS,
@@ -84,6 +85,7 @@ _GREEKS_UNCHECKED = RiskCheckResult(
 
 __all__ = [
     "BROAD_ETFS",
+    "LazyOpenRiskInputs",
     "PreTradeInputs",
     "PreTradeRisk",
     "RateThrottle",
@@ -234,6 +236,55 @@ class PreTradeInputs:
     prior_closes: Mapping[str, float] | None = None
     # Dollars already sent today (None = what `record_submit` counted).
     day_notional: float | None = None
+
+
+_STRATEGY_RISK_SLOT = PreTradeInputs.__dict__["strategy_open_risk"]
+_TOTAL_RISK_SLOT = PreTradeInputs.__dict__["total_open_risk"]
+
+
+class LazyOpenRiskInputs(PreTradeInputs):
+    """`PreTradeInputs` whose `strategy_open_risk` and `total_open_risk` come from callables,
+    asked the first time each figure is read (then kept) instead of when the inputs are built.
+
+    Each walks the whole book, and the engine builds inputs for every proposal, while the
+    checks read `strategy_open_risk` only when no `strategy_positions` are given and
+    `total_open_risk` not at all. Read them within the step that built the inputs: a
+    callable answers for the book as it is when asked. Otherwise a `PreTradeInputs` in
+    every way (fields, equality, repr; `dataclasses.replace` copies the figures as read).
+    """
+
+    __slots__ = ("_strategy_risk_fn", "_total_risk_fn")
+    _strategy_risk_fn: Callable[[], float] | None
+    _total_risk_fn: Callable[[], float] | None
+
+    def __init__(
+        self,
+        *args: Any,
+        strategy_open_risk_fn: Callable[[], float] | None = None,
+        total_open_risk_fn: Callable[[], float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        PreTradeInputs.__init__(self, *args, **kwargs)
+        object.__setattr__(self, "_strategy_risk_fn", strategy_open_risk_fn)
+        object.__setattr__(self, "_total_risk_fn", total_open_risk_fn)
+
+    @property
+    def strategy_open_risk(self) -> float:
+        fn = self._strategy_risk_fn
+        if fn is not None:
+            _STRATEGY_RISK_SLOT.__set__(self, fn())
+            object.__setattr__(self, "_strategy_risk_fn", None)
+        value: float = _STRATEGY_RISK_SLOT.__get__(self, PreTradeInputs)
+        return value
+
+    @property
+    def total_open_risk(self) -> float:
+        fn = self._total_risk_fn
+        if fn is not None:
+            _TOTAL_RISK_SLOT.__set__(self, fn())
+            object.__setattr__(self, "_total_risk_fn", None)
+        value: float = _TOTAL_RISK_SLOT.__get__(self, PreTradeInputs)
+        return value
 
 
 def proposal_cost(proposal: TradeProposal, leg_prices: Mapping[str, float]) -> float:

@@ -69,7 +69,7 @@ from engine.domain import (
     make_proposal_id,
 )
 from engine.domain.proposals import ExitReason
-from engine.risk.pretrade import PreTradeInputs, PreTradeRisk
+from engine.risk.pretrade import LazyOpenRiskInputs, PreTradeRisk
 from engine.risk.report import RiskReport
 from engine.runtime.bus import EventBus, Subscription
 from engine.runtime.clock import Clock, SimulatedClock, WallPacedClock
@@ -833,17 +833,21 @@ class Engine:
         profile = (
             self.manager.slots[p.strategy].profile if p.strategy in self.manager.slots else None
         )
-        inputs = PreTradeInputs(
+        # The book's open risk, account-wide and the strategy's, is worked out only if a
+        # check reads it (a walk of the whole book each, for every proposal).
+        ledger = self.ledger
+        strategy = p.strategy
+        inputs = LazyOpenRiskInputs(
             now=now,
             portfolio=self._portfolio(),
-            trading_state=self.trading_state.value,
+            trading_state=self.trading_state._value_,
             market_open=self.calendar.is_open(now - timedelta(seconds=1)),
             leg_prices=leg_prices,
             underlying_prices={und: und_px} if und_px else {},
             last_data_at=self.last_data_at,
-            strategy_open_risk=self.ledger.strategy_open_risk(p.strategy),
+            strategy_open_risk_fn=lambda: ledger.strategy_open_risk(strategy),
             strategy_allocation_cap=allocation_cap(p.strategy, profile) if profile else 1.0,
-            total_open_risk=self.ledger.total_open_risk(),
+            total_open_risk_fn=ledger.total_open_risk,
             tripped_breakers=tuple(self.tripped_breakers),
             var99_pct=self.var99_pct,
             vix=self._vix(),

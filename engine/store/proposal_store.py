@@ -47,7 +47,7 @@ class ProposalStore(StoreBase):
                 proposal.proposal_id,
                 proposal.strategy,
                 format_ts(proposal.created_at, field="created_at"),
-                state.value,
+                state._value_,  # the Enum property is a Python call per row
                 updated,
                 note,
                 dumps(proposal),
@@ -60,7 +60,7 @@ class ProposalStore(StoreBase):
         """Returns False when no such proposal is stored."""
         cur = await self._write(
             "UPDATE proposals SET state = ?, updated_at = ?, note = ? WHERE proposal_id = ?",
-            (state.value, format_ts(at, field="at"), note, proposal_id),
+            (state._value_, format_ts(at, field="at"), note, proposal_id),
         )
         return cur.rowcount > 0
 

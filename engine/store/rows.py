@@ -171,7 +171,7 @@ def fill_values(fill: Fill, ts: str, cash_delta: Decimal) -> tuple[object, ...]:
         fill.broker_order_id,
         fill.symbol,
         instrument_text(fill.instrument),
-        fill.side.value,
+        fill.side._value_,  # not the Enum property (a Python call per fill)
         fill.quantity,
         str(fill.price),
         str(fill.commission),
@@ -260,7 +260,7 @@ def order_values(order: Order, updated_at: str | None = None) -> tuple[object, .
         order.broker_order_id,
         req.strategy,
         req.proposal_id,
-        order.status.value,
+        order.status._value_,  # not the Enum property (a Python call per order row)
         int(order.status.is_open),
         req.quantity,
         order.filled_quantity,
