@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -220,6 +220,9 @@ class Fill:
     leg_index: int = 0
     strategy: str | None = None
     liquidity: str = "taker"
+    # `cash_delta`, worked out on first use: the broker, the ledger, the store and the
+    # engine each read it (about six times per fill, several Decimal products each).
+    _cash_delta: Decimal | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:
@@ -235,10 +238,15 @@ class Fill:
 
     @property
     def signed_quantity(self) -> int:
-        return self.side.sign * self.quantity
+        # `side.sign * quantity` without the property call (read ~10 times per fill).
+        return self.quantity if self.side is Side.BUY else -self.quantity
 
     @property
     def cash_delta(self) -> Decimal:
         """Change in cash from this fill, commission included."""
-        gross = self.price * self.quantity * self.instrument.multiplier
-        return -self.side.sign * gross - self.commission
+        delta = self._cash_delta
+        if delta is None:
+            gross = self.price * self.quantity * self.instrument.multiplier
+            delta = -self.side.sign * gross - self.commission
+            object.__setattr__(self, "_cash_delta", delta)
+        return delta

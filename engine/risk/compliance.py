@@ -279,7 +279,13 @@ def check_leverage(
         if s in traded:
             gross += _exposure(traded[s], kinds[s])
             continue
-        v = pos.market_value  # `_exposure` inline: once per held symbol per proposal
+        # `pos.market_value` and `_exposure` inline: once per held symbol per proposal.
+        mark = pos.mark
+        v = (
+            (mark if mark is not None else float(pos.avg_price))
+            * pos.quantity
+            * pos.instrument.multiplier
+        )
         gross += v if v >= 0 else (0.0 if isinstance(pos.instrument, OptionContract) else -v)
     for s, v in traded.items():
         pos = positions.get(s)

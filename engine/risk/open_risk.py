@@ -48,11 +48,17 @@ def book_open_risk(
     positions = list(positions)
     total = 0.0
     for p in positions:
-        if p.quantity == 0 or (exclude and p.symbol in exclude):
+        inst = p.instrument
+        if p.quantity == 0 or (exclude and inst.symbol in exclude):
             continue
-        if not isinstance(p.instrument, Equity):
+        if not isinstance(inst, Equity):
             break
-        total += abs(p.market_value)
+        # `abs(p.market_value)` written out (the same product): asked for each holding by
+        # several checks of every proposal.
+        mark = p.mark
+        total += abs(
+            (mark if mark is not None else float(p.avg_price)) * p.quantity * inst.multiplier
+        )
     else:
         # Shares only (a stock book's every check): the loops below add just these, in order.
         return total
