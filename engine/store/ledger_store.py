@@ -68,6 +68,24 @@ _INSERT_FILL = (
 )
 
 
+# Account figures as written by `record_fill`, by their text: the next fill reads the account
+# row back, and the same text is the same Decimal (str round-trips a Decimal exactly), so it
+# is not parsed again. Keyed by text, right whichever store or transaction wrote it.
+_WRITTEN_DECIMALS: dict[str, Decimal] = {}
+_WRITTEN_DECIMALS_MAX = 64
+
+
+def _account_decimal(text: str, field: str) -> Decimal:
+    got = _WRITTEN_DECIMALS.get(text)
+    return got if got is not None else parse_decimal(text, field=field)
+
+
+def _remember_account_decimal(text: str, value: Decimal) -> None:
+    if len(_WRITTEN_DECIMALS) >= _WRITTEN_DECIMALS_MAX:
+        _WRITTEN_DECIMALS.clear()
+    _WRITTEN_DECIMALS[text] = value
+
+
 def _refuse_non_finite(
     fill: Fill, account_cash: Decimal | None, reserved_collateral: Decimal | None
 ) -> None:
@@ -142,30 +160,47 @@ class LedgerStore(StoreBase):
                 if row[1] is None
                 else position_from_row(row[0:5], where=lambda: f"positions[{symbol}]")
             )
-            before_s = (
-                empty_position(fill.instrument)
-                if row[6] is None
-                else position_from_row(
-                    row[5:10], where=lambda: f"strategy_positions[{strategy}/{symbol}]"
+            strategy_row = row[5:10]
+            if strategy_row == row[0:5]:
+                # The strategy's holding is the account's (one strategy trades the name, or
+                # neither holds it): the same values before, so the same after the fill.
+                before_s = before
+            elif row[6] is None:
+                before_s = empty_position(fill.instrument)
+            else:
+                before_s = position_from_row(
+                    strategy_row, where=lambda: f"strategy_positions[{strategy}/{symbol}]"
                 )
-            )
-            position, strategy_position = before.apply(fill), before_s.apply(fill)
-            prev_cash = ZERO if row[10] is None else parse_decimal(row[10], field="account.cash")
+            position = before.apply(fill)
+            strategy_position = position if before_s is before else before_s.apply(fill)
+            prev_cash = ZERO if row[10] is None else _account_decimal(row[10], "account.cash")
             prev_reserved = (
                 ZERO
                 if row[11] is None
-                else parse_decimal(row[11], field="account.reserved_collateral")
+                else _account_decimal(row[11], "account.reserved_collateral")
             )
             cash = prev_cash + delta
             reserved = prev_reserved if reserved_collateral is None else reserved_collateral
+            values_now = position_values(position)
             writes: list[tuple[str, tuple[object, ...]]] = [
-                (_UPSERT_POSITION, (symbol, *position_values(position), at, seq)),
+                (_UPSERT_POSITION, (symbol, *values_now, at, seq)),
                 (
                     _UPSERT_STRATEGY_POSITION,
-                    (strategy, symbol, *position_values(strategy_position), at, seq),
+                    (
+                        strategy,
+                        symbol,
+                        *(
+                            values_now
+                            if strategy_position is position
+                            else position_values(strategy_position)
+                        ),
+                        at,
+                        seq,
+                    ),
                 ),
             ]
-            entry = (at, "fill", fill.fill_id, str(delta), str(cash), "")
+            cash_text, reserved_text = str(cash), str(reserved)
+            entry = (at, "fill", fill.fill_id, str(delta), cash_text, "")
             if account_cash is not None and account_cash != cash:
                 note = f"broker cash {account_cash} vs ledger {cash} after fill {fill.fill_id}"
                 log.warning("cash adjustment: %s", note)
@@ -178,12 +213,15 @@ class LedgerStore(StoreBase):
                     note,
                 )
                 cash = account_cash
-                writes.append((_UPSERT_ACCOUNT, (str(cash), str(reserved), at)))
+                cash_text = str(cash)
+                writes.append((_UPSERT_ACCOUNT, (cash_text, reserved_text, at)))
                 writes.append((_INSERT_LEDGER, entry))
                 writes.append((_INSERT_LEDGER, adjustment))
             else:
-                writes.append((_UPSERT_ACCOUNT, (str(cash), str(reserved), at)))
+                writes.append((_UPSERT_ACCOUNT, (cash_text, reserved_text, at)))
                 writes.append((_INSERT_LEDGER, entry))
+            _remember_account_decimal(cash_text, cash)
+            _remember_account_decimal(reserved_text, reserved)
             if sync is not None:
                 for sql, params in writes:
                     sync.run(sql, params)
