@@ -63,6 +63,26 @@ class Position:
 
     def apply(self, fill: Fill) -> Position:
         """Average-cost accounting: adding keeps a weighted average, reducing realises P&L."""
+        # The engine's ledger applies each fill to the account's position and then to the
+        # strategy's, usually the same holding (or two fresh empty ones): the same inputs,
+        # field by field, give the same result, Decimal division included.
+        last = _last_apply
+        if last is not None and last[1] is fill:
+            was = last[0]
+            if was is self or (
+                was.instrument is self.instrument
+                and was.quantity == self.quantity
+                and was.avg_price is self.avg_price
+                and was.realized_pnl is self.realized_pnl
+                and was.mark is self.mark
+                and was.opened_at is self.opened_at
+            ):
+                return last[2]
+        new = self._apply(fill)
+        _remember_apply(self, fill, new)
+        return new
+
+    def _apply(self, fill: Fill) -> Position:
         qty = fill.signed_quantity
         new_qty = self.quantity + qty
         realized = self.realized_pnl
@@ -118,6 +138,16 @@ def _position(
     _set_mark(new, mark)
     _set_opened_at(new, opened_at)
     return new
+
+
+# The last `Position.apply` (position, fill, result), one tuple so that a reader sees a
+# consistent entry; it keeps three immutable objects alive.
+_last_apply: tuple[Position, Fill, Position] | None = None
+
+
+def _remember_apply(position: Position, fill: Fill, result: Position) -> None:
+    global _last_apply
+    _last_apply = (position, fill, result)
 
 
 def empty_position(instrument: Instrument) -> Position:
