@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -135,6 +136,46 @@ class _SessionStack:
     volume: np.ndarray
 
 
+# The full-span canonical paths of the last few (universe, calendar, seed)s generated in this
+# process. They are a pure function of those three, and every canonical market of one seed
+# reads its own window of them: walk-forward folds, parameter sweeps and repeated runs over
+# one seed generated the calendar's whole span (~8,000 sessions) again for each run, ~5% of
+# a daily backtest. The arrays are made read-only so no market can change another's prices.
+_CANONICAL_KEPT = 2  # ~12 MB each for 20 names (the views of every live market share them)
+_canonical_memo: OrderedDict[
+    tuple[tuple[SymbolSpec, ...], int, int], tuple[MarketCalendar, DailyPaths]
+] = OrderedDict()
+_canonical_lock = threading.Lock()
+_PATH_ARRAYS = tuple(f.name for f in fields(DailyPaths) if f.name not in ("symbols", "sessions"))
+
+
+def _canonical_full(
+    specs: Sequence[SymbolSpec],
+    full: list[date],
+    anchor: int,
+    cal: MarketCalendar,
+    seed: int,
+) -> DailyPaths:
+    # Keyed by the calendar object (held in the entry, so its id cannot be reused) and the
+    # span it gives now: a calendar answering a different span is a different market.
+    key = (tuple(specs), id(cal), seed)
+    with _canonical_lock:
+        hit = _canonical_memo.get(key)
+        if hit is not None and hit[0] is cal and hit[1].sessions == tuple(full):
+            _canonical_memo.move_to_end(key)
+            return hit[1]
+    earnings = build_schedule(specs, full, cal, seed)
+    paths = generate_paths(specs, full, anchor, seed, earnings)
+    for name in _PATH_ARRAYS:
+        getattr(paths, name).flags.writeable = False
+    with _canonical_lock:
+        _canonical_memo[key] = (cal, paths)
+        _canonical_memo.move_to_end(key)
+        while len(_canonical_memo) > _CANONICAL_KEPT:
+            _canonical_memo.popitem(last=False)
+    return paths
+
+
 def _canonical_paths(
     specs: Sequence[SymbolSpec], sessions: Sequence[date], cal: MarketCalendar, seed: int
 ) -> DailyPaths:
@@ -151,8 +192,7 @@ def _canonical_paths(
     hi = lo + len(sessions)
     if full[lo:hi] != list(sessions):
         raise ValueError(f"sessions {sessions[0]}..{sessions[-1]} are not calendar sessions")
-    earnings = build_schedule(specs, full, cal, seed)
-    return generate_paths(specs, full, anchor, seed, earnings).rows(lo, hi)
+    return _canonical_full(specs, full, anchor, cal, seed).rows(lo, hi)
 
 
 def _note_wanted(wanted_by_session: dict[int, set[int]], j: int, t: int) -> None:
