@@ -31,31 +31,38 @@ def check_equity_curve(
     if len(daily) != len(closes_at):
         raise ValueError(f"{len(daily)} daily records but {len(closes_at)} close times")
     order = sorted(fills, key=lambda f: f.ts)
+    n = len(order)
     cash = start_cash
+    # The book and cash as floats change only on days with fills (most days have none):
+    # worked out then, not every day (float(Decimal) goes through text).
+    cash_f = float(cash)
     qty: dict[str, int] = {}
     mult: dict[str, int] = {}
+    held: dict[str, int] = {}
     k = 0
     problems: list[str] = []
     worst = 0.0
     for rec, close in zip(daily, closes_at, strict=True):
-        while k < len(order) and order[k].ts <= close:
-            f = order[k]
-            cash += f.cash_delta
-            qty[f.symbol] = qty.get(f.symbol, 0) + f.signed_quantity
-            mult[f.symbol] = f.instrument.multiplier
-            k += 1
-        held = {s: q for s, q in qty.items() if q}
-        if set(held) != {s for s, (q, _) in rec.holdings.items() if q}:
+        if k < n and order[k].ts <= close:
+            while k < n and order[k].ts <= close:
+                f = order[k]
+                cash += f.cash_delta
+                qty[f.symbol] = qty.get(f.symbol, 0) + f.signed_quantity
+                mult[f.symbol] = f.instrument.multiplier
+                k += 1
+            cash_f = float(cash)
+            held = {s: q for s, q in qty.items() if q}
+        if held.keys() != {s for s, (q, _) in rec.holdings.items() if q}:
             problems.append(
                 f"{rec.session}: positions from fills {sorted(held)} != engine's "
                 f"{sorted(rec.holdings)}"
             )
             continue
         value = math.fsum(q * rec.marks[s] * mult[s] for s, q in held.items())
-        rebuilt = float(cash) + value
+        rebuilt = cash_f + value
         err = abs(rebuilt - rec.equity)
         worst = max(worst, err)
-        if err > tolerance or abs(float(cash) - rec.cash) > tolerance:
+        if err > tolerance or abs(cash_f - rec.cash) > tolerance:
             problems.append(
                 f"{rec.session}: engine equity {rec.equity:,.4f} (cash {rec.cash:,.4f}) != "
                 f"fills-rebuilt {rebuilt:,.4f} (cash {cash:,.4f})"

@@ -16,8 +16,10 @@ from typing import Any
 
 from engine.analytics import PerformanceSummary, RoundTrip, StrategyAttribution
 from engine.domain import Fill
+from engine.domain.fast_init import fast_init
 
 
+@fast_init  # one per session
 @dataclass(frozen=True, slots=True)
 class DailyRecord:
     """The account at one session's close, marked at that close.

@@ -179,6 +179,9 @@ class Portfolio:
     # never changes.
     _positions_value: float | None = field(default=None, init=False, repr=False, compare=False)
     _equity: float | None = field(default=None, init=False, repr=False, compare=False)
+    # float(cash), when whoever built the snapshot already knows it (the ledger keeps it
+    # while cash stands: cash moves only with fills, snapshots are taken several a tick).
+    _cash_float: float | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def buying_power(self) -> Decimal:
@@ -206,7 +209,8 @@ class Portfolio:
     def equity(self) -> float:
         value = self._equity
         if value is None:
-            value = float(self.cash) + self.positions_value
+            cash = self._cash_float
+            value = (float(self.cash) if cash is None else cash) + self.positions_value
             object.__setattr__(self, "_equity", value)
         return value
 

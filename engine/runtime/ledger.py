@@ -70,9 +70,12 @@ class Ledger:
         self._unmarked_memo: tuple[tuple[int, int], frozenset[str]] | None = None
         self._options_memo: tuple[int, tuple[tuple[str, OptionContract], ...]] | None = None
         self._last_cents: tuple[float, Decimal] | None = None
-        # Floats of the Decimals realized() and unrealized() sum, per (strategy, symbol).
-        self._realized_floats: dict[tuple[str, str], tuple[Decimal, float]] = {}
-        self._cost_floats: dict[tuple[str, str], tuple[Decimal, int, Instrument, float, float]] = {}
+        # float(cash) for the snapshots, kept while cash is the same Decimal object.
+        self._cash_float: tuple[Decimal, float] | None = None
+        # Floats of the Decimals realized() and unrealized() sum, per strategy, per symbol
+        # (a dict per strategy: no (strategy, symbol) key built per position per call).
+        self._realized_floats: dict[str, dict[str, tuple[Decimal, float]]] = {}
+        self._cost_floats: dict[str, dict[str, tuple[Decimal, int, Instrument, float, float]]] = {}
 
     @property
     def cash(self) -> Decimal:
@@ -157,13 +160,15 @@ class Ledger:
         memo = self._risk_memo.get(key)
         if memo is not None and memo[0] == self._holdings_version:
             return memo[1]
-        floats = self._realized_floats
+        floats = self._realized_floats.get(strategy)
+        if floats is None:
+            floats = self._realized_floats[strategy] = {}
         terms: list[float] = []
         for sym, p in self.by_strategy.get(strategy, {}).items():
             pnl = p.realized_pnl
-            known = floats.get((strategy, sym))
+            known = floats.get(sym)
             if known is None or known[0] is not pnl:
-                known = floats[(strategy, sym)] = (pnl, float(pnl))
+                known = floats[sym] = (pnl, float(pnl))
             terms.append(known[1])
         value = self._realized.get(strategy, 0.0) + sum(terms)
         if len(floats) > _FLOATS_KEPT:
@@ -294,6 +299,10 @@ class Ledger:
                 peak_equity=self._peak_equity,
             )
             self._book_memo = (self._book_version, port)
+        cash_f = self._cash_float
+        if cash_f is None or cash_f[0] is not self._cash:
+            cash_f = self._cash_float = (self._cash, float(self._cash))
+        object.__setattr__(port, "_cash_float", cash_f[1])
         self._portfolio_memo = (self._version, now, reserved, port, own)
         return port
 
@@ -340,13 +349,15 @@ class Ledger:
         # with each position's cost as a float kept while its avg_price (the same Decimal
         # object: marks keep it), quantity and instrument stay: float(Decimal) goes through
         # text, and only the marks move from one close to the next.
-        costs = self._cost_floats
+        costs = self._cost_floats.get(strategy)
+        if costs is None:
+            costs = self._cost_floats[strategy] = {}
         terms: list[float] = []
         for sym, p in self.by_strategy.get(strategy, {}).items():
             avg, qty, inst = p.avg_price, p.quantity, p.instrument
-            known = costs.get((strategy, sym))
+            known = costs.get(sym)
             if known is None or known[0] is not avg or known[1] != qty or known[2] is not inst:
-                known = costs[(strategy, sym)] = (
+                known = costs[sym] = (
                     avg,
                     qty,
                     inst,
