@@ -149,6 +149,13 @@ _canonical_lock = threading.Lock()
 _PATH_ARRAYS = tuple(f.name for f in fields(DailyPaths) if f.name not in ("symbols", "sessions"))
 
 
+def forget_generated_paths() -> None:
+    """Drop the kept generations: the next market of any seed generates its paths afresh
+    (the SMA benchmark's cold run)."""
+    with _canonical_lock:
+        _canonical_memo.clear()
+
+
 def _canonical_full(
     specs: Sequence[SymbolSpec],
     full: list[date],

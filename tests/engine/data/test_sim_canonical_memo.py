@@ -9,7 +9,7 @@ import pytest
 
 from engine.data.calendar import default_calendar
 from engine.data.simulator import SimulatedMarket
-from engine.data.simulator.market import DEFAULT_SIM_START
+from engine.data.simulator.market import DEFAULT_SIM_START, forget_generated_paths
 from engine.runtime.clock import ReplayClock
 
 SYMBOLS = ["SPY", "AAPL", "TSLA"]
@@ -57,3 +57,11 @@ def test_another_seed_or_universe_is_generated_afresh() -> None:
     assert (
         a.paths.close[:, a.paths.column("AAPL")] == c.paths.close[:, c.paths.column("AAPL")]
     ).all()
+
+
+def test_forgotten_paths_are_generated_again_identically() -> None:
+    a = _market(15)
+    forget_generated_paths()
+    b = _market(15)
+    assert not np.shares_memory(a.paths.close, b.paths.close)
+    assert (a.paths.close == b.paths.close).all()  # same seed, same market
