@@ -14,7 +14,8 @@ transactions become savepoints inside it, so each is still all-or-nothing (a fai
 `record_fill` rolls back to its savepoint, not the whole session), and every row the live
 store writes is written here too, through the same statements. What a backtest gives up is
 only durability inside a group: killed mid-group, the file holds every session up to the
-last committed group (a backtest that dies is simply run again). `durability="statement"`
+last committed group, at most `runner.COMMIT_EVERY_SESSIONS` (256: about a year of daily
+sessions) behind (a backtest that dies is simply run again). `durability="statement"`
 commits every store call on its own, as the live store does.
 
 The database is a real SQLite file (WAL, as the store requires); `synchronous=OFF` for the

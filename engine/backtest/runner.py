@@ -74,10 +74,13 @@ DAILY_FILLS = (
     "close, the worse of the two) reaches it; unfilled, it is canceled at that close."
 )
 
-# A commit costs a WAL append of every page the group dirtied; the same index pages are
-# dirtied by each session, so committing every few sessions writes far fewer pages. A run
-# killed mid-group loses only those sessions of the file (a backtest that dies is rerun).
-COMMIT_EVERY_SESSIONS = 16
+# A commit costs a WAL append (a checksum and a write) of every page the group dirtied; the
+# same table and index pages are dirtied by session after session (random keys spread the
+# indexes' inserts over their pages), so larger groups write far fewer pages. Measured on the
+# SMA benchmark (2,520 sessions): 16 -> 64 sessions saves 0.049 G instructions, 256 0.069 G.
+# A run killed mid-group loses at most these sessions of the file, about a year of daily
+# sessions (a backtest that dies is run again; nothing reads the file during a run).
+COMMIT_EVERY_SESSIONS = 256
 
 
 class BacktestCancelled(Exception):

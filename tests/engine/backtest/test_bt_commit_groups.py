@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from bt_helpers import sma_sim
 
 from engine.backtest import runner
@@ -22,8 +23,11 @@ def _committed_clock(path: Path) -> str | None:
 
 
 async def test_backtest_store_when_run_then_commits_in_groups_and_file_holds_everything(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Groups of a few sessions, so that this short run spans several (the runner's own
+    # cadence is about a year of daily sessions).
+    monkeypatch.setattr(runner, "COMMIT_EVERY_SESSIONS", 16)
     every = runner.COMMIT_EVERY_SESSIONS
     path = tmp_path / "bt.sqlite"
     cal = default_calendar()
