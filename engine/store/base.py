@@ -73,6 +73,12 @@ class SyncStatements:
     def run(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
         raise NotImplementedError
 
+    def hold(self, sql: str, key: object, parameters: Sequence[Any]) -> bool:
+        """Offer an upsert of the row `key` names, which a later write of the same key
+        replaces whole: a connection that commits in groups may keep it and write only the
+        last one before the group commits. False: not kept, run it."""
+        return False
+
 
 class StoreBase:
     """Connection handling; `engine.store.store.Store` adds the tables."""
@@ -246,6 +252,18 @@ class StoreBase:
                 return sync.run(sql, params)
         async with self._single() as conn:
             return await conn.execute(sql, params)
+
+    async def _write_keyed(self, sql: str, key: object, params: Sequence[object]) -> None:
+        """`_write` for an upsert of the row `key` names that a later write of the same key
+        replaces whole (a setting): the connection may hold it (`SyncStatements.hold`)."""
+        sync = self._sync
+        if sync is not None:
+            owner = self._owner
+            if (not self._lock.locked() or (owner is not None and owner is current_task())) and (
+                sync.hold(sql, key, params)
+            ):
+                return
+        await self._write(sql, params)
 
     @asynccontextmanager
     async def _read(self, *, snapshot: bool = False) -> AsyncIterator[aiosqlite.Connection]:

@@ -137,9 +137,11 @@ class SettingsStore(StoreBase):
         """Persist a JSON-able value (trading state, breaker states...) across restarts."""
         # Most settings are strings (the clock, start-of-day equity: two a session).
         encoded = _json_string(value) if type(value) is str else json_text(to_jsonable(value))
-        await self._write(
-            _UPSERT_SETTING,
-            (self._setting_key(key), encoded, format_ts(at or utc_now(), field="at")),
+        key = self._setting_key(key)
+        # Keyed: the row is replaced whole by the key's next write (a grouped backtest
+        # connection writes only the last one of a group: two settings every session).
+        await self._write_keyed(
+            _UPSERT_SETTING, key, (key, encoded, format_ts(at or utc_now(), field="at"))
         )
 
     async def get_setting(self, key: str, default: JSONValue = None) -> JSONValue:
