@@ -216,14 +216,19 @@ def _generic_dataclass_encoder(names: tuple[str, ...]) -> Callable[[Any], JSONVa
     return encode
 
 
-def _field_expr(var: str, hint: object, env: dict[str, Any], i: int) -> str:
-    """The expression encoding `var` (see `_dataclass_encoder`)."""
-    optional = False
+def _unwrap_optional(hint: object) -> tuple[object, bool]:
+    """(the one type a union names besides None, or None for a wider union; whether None
+    is allowed): the generated encoders pick their fast path by that type."""
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(hint))
-        hint = args[0] if len(args) == 1 else None
+        return (args[0] if len(args) == 1 else None), len(args) < len(typing.get_args(hint))
+    return hint, False
+
+
+def _field_expr(var: str, hint: object, env: dict[str, Any], i: int) -> str:
+    """The expression encoding `var` (see `_dataclass_encoder`)."""
+    hint, optional = _unwrap_optional(hint)
     # `to_jsonable(v)` without its frame: its own first step, then it for an unknown type.
     general = f"_get(type({var}), _enc)({var})"
     if hint is str or hint is int or hint is bool:
@@ -387,12 +392,7 @@ def _dataclass_text(cls: type) -> Callable[[Any], str]:
 
 def _text_expr(var: str, hint: object, env: dict[str, Any], i: int) -> str:
     """The expression writing `var`'s JSON text (see `_dataclass_text`)."""
-    optional = False
-    origin = typing.get_origin(hint)
-    if origin is typing.Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(hint))
-        hint = args[0] if len(args) == 1 else None
+    hint, optional = _unwrap_optional(hint)
     general = f"_dumps({var})"
     if hint is str:
         fast = f"_s({var}) if type({var}) is str else {general}"
