@@ -185,10 +185,7 @@ def _dataclass_encoder(cls: type) -> Callable[[Any], JSONValue]:
     exact-type test to try, any other value still goes through `to_jsonable`, so the output
     is `to_jsonable`'s whatever the field holds."""
     names = _init_fields(cls)
-    try:
-        hints = _hints(cls)
-    except Exception:  # unresolvable annotations: every field takes the general path
-        hints = {}
+    hints = _encoder_hints(cls)
     env: dict[str, Any] = {
         "_enc": to_jsonable,
         "_get": _BY_TYPE.get,
@@ -360,10 +357,7 @@ def _dataclass_text(cls: type) -> Callable[[Any], str]:
     anything else is ``dumps(value)``. So the text is ``_DUMPS.encode(to_jsonable(obj))``
     whatever the fields hold (compact separators, keys in field order)."""
     names = _init_fields(cls)
-    try:
-        hints = _hints(cls)
-    except Exception:  # unresolvable annotations: every field takes the general path
-        hints = {}
+    hints = _encoder_hints(cls)
     env: dict[str, Any] = {
         "_dumps": dumps,
         "_s": _json_string,
@@ -526,6 +520,15 @@ def _superseded(cls: type) -> bool:
 @lru_cache(maxsize=512)
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
+
+
+def _encoder_hints(cls: type) -> dict[str, Any]:
+    """`cls`'s field types for the generated encoders; none when an annotation cannot be
+    resolved (every field then takes the general path)."""
+    try:
+        return _hints(cls)
+    except Exception:
+        return {}
 
 
 def _type_name(tp: object) -> str:
