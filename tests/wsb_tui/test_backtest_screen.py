@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from engine.backtest.runner import run_backtest_sync
 from widgets.heatmap import MonthlyHeatmap
 from widgets.keyed_table import KeyedTable
 from wsb_tui.commands import DeskCommands
-from wsb_tui.commands_backtest import BacktestForm, form_config
+from wsb_tui.commands_backtest import BacktestForm, form_config, run_backtest_for_tui
+from wsb_tui.screens import backtest as backtest_screen
 from wsb_tui.screens.backtest import BacktestScreen
 from wsb_tui.screens.dashboard import DashboardScreen
 from wsb_tui.screens.help import HelpScreen
@@ -101,22 +103,43 @@ async def test_run_when_small_sim_backtest_then_progress_done_and_engine_figures
         assert app._exception is None
 
 
+GATE_SESSION = 3  # the replay waits here for the test's ctrl+x
+
+
 async def test_cancel_when_ctrl_x_during_run_then_stops_early_with_partial_result(
-    isolated_config: Path,
+    isolated_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The replay is now fast enough to finish 4,700 sessions before a busy CI box delivers
+    # the key press, so the run is held at one session until ctrl+x has been pressed. The
+    # engine's own cancel check still has to stop it: the gate only orders the two threads.
+    reached, release = threading.Event(), threading.Event()
+
+    def gated(form: Any, progress: Any, cancelled: Any) -> Any:
+        def on_session(done: int, total: int, session: str, equity: float) -> None:
+            progress(done, total, session, equity)
+            if done == GATE_SESSION:
+                reached.set()
+                release.wait(LOAD_SECONDS)
+
+        return run_backtest_for_tui(form, on_session, cancelled)
+
+    monkeypatch.setattr(backtest_screen, "run_backtest_for_tui", gated)
     app = make_app(isolated_config)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_screen(app, pilot)
         fill(screen, ["sma_cross"], start="2006-01-03", end="2024-12-31")
         await pilot.press("ctrl+r")
-        await wait_until(lambda: screen.progress_done >= 2, LOAD_SECONDS, step=0.005)
+        await wait_until(reached.is_set, LOAD_SECONDS, step=0.005)
+        await wait_until(lambda: screen.progress_done >= 1, LOAD_SECONDS)
         await pilot.press("ctrl+x")
+        await wait_until(lambda: "cancelling" in text_of(screen, "#bt-status"))
+        release.set()
         await wait_until(lambda: screen.state != "running", 30)
         await pilot.pause()
         assert screen.state == "cancelled", screen.error
         view = screen.view
         assert view is not None
-        assert 2 <= view.sessions_done < view.sessions_total
+        assert GATE_SESSION <= view.sessions_done < view.sessions_total
         assert view.sessions_total > 4000
         status = text_of(screen, "#bt-status")
         assert f"cancelled after {view.sessions_done} of {view.sessions_total}" in status
