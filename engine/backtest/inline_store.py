@@ -19,7 +19,13 @@ sessions) behind (a backtest that dies is simply run again). `durability="statem
 commits every store call on its own, as the live store does.
 
 The database is a real SQLite file (WAL, as the store requires); `synchronous=OFF` for the
-same reason.
+same reason. A *scratch* file (``scratch=True``: the runner's temporary database, deleted when
+the run ends) keeps its rollback journal in memory instead (SQLite's ``journal_mode=MEMORY``):
+every savepoint still rolls back, but a commit writes each page once, to the file, instead of
+to the WAL and again at the checkpoint. That halves the run's disk writes and system time
+(SMA benchmark: 23,800 -> 13,500 blocks written, sys 0.07-0.13 s -> 0.01-0.05 s). What it
+gives up is a readable file after a kill mid-commit, which nobody reads: the file is removed
+with its folder. A file the user keeps (``--db``) stays in WAL.
 """
 
 from __future__ import annotations
@@ -186,9 +192,12 @@ class InlineConnection(SyncStatements):
         return self._conn.in_transaction
 
 
-async def open_backtest_store(path: Path, *, durability: Durability = "session") -> Store:
+async def open_backtest_store(
+    path: Path, *, durability: Durability = "session", scratch: bool = False
+) -> Store:
     """A `Store` on `path` (created and migrated by `Store.open`) whose statements run inline;
-    with ``durability="session"`` call `commit_group(store)` at every session end."""
+    with ``durability="session"`` call `commit_group(store)` at every session end. `scratch`:
+    the caller deletes the file after the run (see the module docstring)."""
     if durability not in ("session", "statement"):
         raise ValueError(f"durability={durability!r}: allowed 'session', 'statement'")
     store = await Store.open(path, equity_batch=4096, equity_flush_seconds=3600.0)
@@ -199,7 +208,12 @@ async def open_backtest_store(path: Path, *, durability: Durability = "session")
         await threaded.close()
     raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     raw.execute("PRAGMA busy_timeout = 5000")
-    raw.execute("PRAGMA journal_mode = WAL")
+    # Switching out of WAL needs the only connection: the threaded one is closed above.
+    mode = "MEMORY" if scratch else "WAL"
+    (got,) = raw.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+    if str(got).upper() != mode:
+        raw.close()
+        raise RuntimeError(f"backtest store {path}: journal_mode {got!r}, expected {mode}")
     raw.execute("PRAGMA synchronous = OFF")
     raw.execute("PRAGMA foreign_keys = ON")
     inline = InlineConnection(raw, grouped=durability == "session")

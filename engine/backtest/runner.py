@@ -181,7 +181,9 @@ def choose_step(config: BacktestConfig, strategies: Sequence[Strategy]) -> str:
     return "minute" if intraday and config.data.kind == "sim" else "day"
 
 
-async def _build(config: BacktestConfig, strategies: Sequence[Strategy], db_path: Path) -> _Run:
+async def _build(
+    config: BacktestConfig, strategies: Sequence[Strategy], db_path: Path, *, scratch: bool
+) -> _Run:
     step = choose_step(config, strategies)
     # A daily step decides on the session's bar, close included, in its last minute, so its
     # orders trade at that close (market-on-close), never at the minute before it.
@@ -208,7 +210,7 @@ async def _build(config: BacktestConfig, strategies: Sequence[Strategy], db_path
         calendar=cal,
         session_range_fills=step == "day",
     )
-    store = await open_backtest_store(db_path)
+    store = await open_backtest_store(db_path, scratch=scratch)
     limits = RiskLimits()
     # The order-rate limit counts orders per second of market time: wall time would make
     # the result depend on how fast the machine replays.
@@ -305,9 +307,10 @@ async def run_backtest(
     if db_path is not None:
         if await asyncio.to_thread(db_path.exists):
             raise ValueError(f"--db {db_path} already exists: a backtest needs a new file")
-        return await _run(config, strats, db_path, progress, cancel)
+        return await _run(config, strats, db_path, progress, cancel, scratch=False)
     with tempfile.TemporaryDirectory(prefix="wsb-backtest-") as tmp:
-        return await _run(config, strats, Path(tmp) / "backtest.sqlite", progress, cancel)
+        path = Path(tmp) / "backtest.sqlite"
+        return await _run(config, strats, path, progress, cancel, scratch=True)
 
 
 async def _run(
@@ -316,9 +319,11 @@ async def _run(
     db_path: Path,
     progress: ProgressFn | None,
     cancel: CancelFn | None,
+    *,
+    scratch: bool,
 ) -> BacktestResult:
     with fewer_collections():  # see gc_pacing: the collector's pace, not what it keeps
-        return await _replay(config, strategies, db_path, progress, cancel)
+        return await _replay(config, strategies, db_path, progress, cancel, scratch=scratch)
 
 
 async def _replay(
@@ -327,8 +332,10 @@ async def _replay(
     db_path: Path,
     progress: ProgressFn | None,
     cancel: CancelFn | None,
+    *,
+    scratch: bool,
 ) -> BacktestResult:
-    run = await _build(config, strategies, db_path)
+    run = await _build(config, strategies, db_path, scratch=scratch)
     eng, store, cal = run.engine, run.store, run.source.calendar
     sessions = run.source.sessions
     daily: list[DailyRecord] = []

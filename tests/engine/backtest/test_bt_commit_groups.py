@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bt_helpers import sma_sim
@@ -50,4 +51,30 @@ async def test_backtest_store_when_run_then_commits_in_groups_and_file_holds_eve
         assert other.execute("SELECT COUNT(*) FROM fills").fetchone()[0] == len(res.fills)
         stored = other.execute("SELECT value FROM settings WHERE key = ?", (SETTING_CLOCK,))
         assert json.loads(stored.fetchone()[0]) >= closes[-1]
+        # A file the user keeps stays in WAL: killed mid-commit, it still opens.
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert res.checks.ok
+
+
+async def test_backtest_when_no_db_given_then_scratch_file_journal_in_memory_and_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[tuple[Path, bool, str]] = []
+    real = runner.open_backtest_store
+
+    async def spy(path: Path, *, scratch: bool = False) -> Any:
+        store = await real(path, scratch=scratch)
+        mode = (await store._rows(store._conn, "PRAGMA journal_mode"))[0][0]  # type: ignore[arg-type]
+        opened.append((path, scratch, str(mode)))
+        return store
+
+    monkeypatch.setattr(runner, "open_backtest_store", spy)
+    kept = await runner.run_backtest(sma_sim(), db_path=tmp_path / "kept.sqlite")
+    scratch = await runner.run_backtest(sma_sim())
+    assert [(s, m) for _, s, m in opened] == [(False, "wal"), (True, "memory")]
+    assert not opened[1][0].exists(), "the scratch file goes with its folder"
+    # The journal changes how pages reach the disk, never what the run decides or stores.
+    assert scratch.fingerprint() == kept.fingerprint()
+    assert len(scratch.fills) == len(kept.fills) > 0
+    assert scratch.checks.ok
+    assert kept.checks.ok

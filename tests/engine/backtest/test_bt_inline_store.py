@@ -54,9 +54,10 @@ async def test_grouped_store_when_session_not_committed_then_other_readers_see_n
     await store.close()
 
 
-async def test_grouped_store_when_a_transaction_fails_then_only_it_rolls_back(tmp_path):
+@pytest.mark.parametrize("scratch", [False, True], ids=["wal", "scratch-memory-journal"])
+async def test_grouped_store_when_a_transaction_fails_then_only_it_rolls_back(tmp_path, scratch):
     path = tmp_path / "bt.sqlite"
-    store = await open_backtest_store(path)
+    store = await open_backtest_store(path, scratch=scratch)
     await store.set_account(Decimal(100_000), Decimal(0), datetime(2026, 1, 5, tzinfo=UTC))
     assert await store.record_fill(_fill(1)) is not None
 
@@ -107,3 +108,16 @@ async def test_inline_store_when_broker_cash_differs_then_adjustment_booked_afte
         ("fill", "-4006.0", "95994.0"),
         ("adjustment", "-4.0", "95990"),
     ]
+
+
+async def test_scratch_store_when_opened_then_journal_in_memory_and_rows_reach_the_file(tmp_path):
+    path = tmp_path / "bt.sqlite"
+    store = await open_backtest_store(path, scratch=True)
+    await store.set_account(Decimal(100_000), Decimal(0), datetime(2026, 1, 5, tzinfo=UTC))
+    assert await store.record_fill(_fill(1)) is not None
+    assert (await store._rows(store._conn, "PRAGMA journal_mode"))[0][0] == "memory"
+    assert _visible(path, "SELECT COUNT(*) FROM fills") == 0  # not until the group commits
+    commit_group(store)
+    assert _visible(path, "SELECT COUNT(*) FROM fills") == 1
+    assert await store.verify_ledger() == []
+    await store.close()
