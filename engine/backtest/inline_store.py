@@ -13,7 +13,7 @@ transaction open and the runner commits it at session ends (`commit_group`; ever
 transactions become savepoints inside it, so each is still all-or-nothing (a failed
 `record_fill` rolls back to its savepoint, not the whole session), and every row the live
 store writes is written here too, through the same statements. What a backtest gives up is
-only durability inside a group: killed mid-group, the file holds every session up to the
+only durability inside a group: killed mid-group, a WAL file holds every session up to the
 last committed group, at most `runner.COMMIT_EVERY_SESSIONS` (256: about a year of daily
 sessions) behind (a backtest that dies is simply run again). `durability="statement"`
 commits every store call on its own, as the live store does.
@@ -22,10 +22,11 @@ The database is a real SQLite file (WAL, as the store requires); `synchronous=OF
 same reason. A *scratch* file (``scratch=True``: the runner's temporary database, deleted when
 the run ends) keeps its rollback journal in memory instead (SQLite's ``journal_mode=MEMORY``):
 every savepoint still rolls back, but a commit writes each page once, to the file, instead of
-to the WAL and again at the checkpoint. That halves the run's disk writes and system time
-(SMA benchmark: 23,800 -> 13,500 blocks written, sys 0.07-0.13 s -> 0.01-0.05 s). What it
-gives up is a readable file after a kill mid-commit, which nobody reads: the file is removed
-with its folder. A file the user keeps (``--db``) stays in WAL.
+to the WAL and again at the checkpoint (SMA benchmark: 23,800 -> 13,500 blocks written,
+sys 0.07-0.13 s -> 0.01-0.05 s). What it gives up is a readable file after a kill
+mid-commit: such a file is only ever left behind in the run's temporary folder, which
+nothing reads (the folder goes with a run that ends, even by an exception). A file the user
+keeps (``--db``) stays in WAL and keeps the guarantee above.
 """
 
 from __future__ import annotations
